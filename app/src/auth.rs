@@ -1,0 +1,92 @@
+//! axum-login glue: the session user and the backend that loads it.
+
+use keyhold::domain::Role;
+use keyhold::flows::{Core, FlowError, login};
+use keyhold::passwords::session_fingerprint;
+use keyhold::store::accounts::{self, Account};
+use std::net::IpAddr;
+use uuid::Uuid;
+
+/// The logged-in person as the session knows them.
+#[derive(Clone)]
+pub struct User {
+    pub id: Uuid,
+    pub username: String,
+    pub name: String,
+    pub email: String,
+    pub role: Role,
+    /// HMAC of the password hash and session epoch; see
+    /// [`keyhold::passwords::session_fingerprint`].
+    fingerprint: Vec<u8>,
+}
+
+impl std::fmt::Debug for User {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("User").field("id", &self.id).field("username", &self.username).finish_non_exhaustive()
+    }
+}
+
+impl User {
+    pub fn from_account(core: &Core, account: Account) -> Self {
+        let fingerprint = session_fingerprint(&core.settings.app_secret, &account.password_hash, account.session_epoch);
+        Self {
+            id: account.id,
+            username: account.username.to_string(),
+            name: account.name,
+            email: account.email.to_string(),
+            role: account.role,
+            fingerprint,
+        }
+    }
+}
+
+impl axum_login::AuthUser for User {
+    type Id = Uuid;
+
+    fn id(&self) -> Uuid {
+        self.id
+    }
+
+    fn session_auth_hash(&self) -> &[u8] {
+        &self.fingerprint
+    }
+}
+
+pub struct Credentials {
+    pub identifier: String,
+    pub password: String,
+    pub ip: IpAddr,
+}
+
+#[derive(Clone)]
+pub struct Backend {
+    core: Core,
+}
+
+impl Backend {
+    pub fn new(core: Core) -> Self {
+        Self { core }
+    }
+}
+
+impl axum_login::AuthnBackend for Backend {
+    type User = User;
+    type Credentials = Credentials;
+    type Error = FlowError;
+
+    async fn authenticate(&self, creds: Credentials) -> Result<Option<User>, FlowError> {
+        match login::authenticate(&self.core, &creds.identifier, &creds.password, creds.ip).await {
+            Ok(account) => Ok(Some(User::from_account(&self.core, account))),
+            Err(FlowError::InvalidCredentials) => Ok(None),
+            Err(e) => Err(e),
+        }
+    }
+
+    /// Always reads the account itself (never a cache), so a password
+    /// change ends other sessions at their next request.
+    async fn get_user(&self, id: &Uuid) -> Result<Option<User>, FlowError> {
+        Ok(accounts::get(&self.core.redis, *id).await?.map(|a| User::from_account(&self.core, a)))
+    }
+}
+
+pub type AuthSession = axum_login::AuthSession<Backend>;

@@ -1,0 +1,87 @@
+//! A labelled input with its hint and error message, wired to a server
+//! action: the server's message for the field shows until the field is
+//! edited; with JavaScript, leaving the field checks it at once.
+
+use super::form::ActionValue;
+use crate::error::AppError;
+use leptos::prelude::*;
+
+/// Removes one field's server message (the person is fixing it).
+pub fn clear_field_error<T: Send + Sync + 'static>(value: ActionValue<T>, field: &str) {
+    value.update(|v| {
+        if let Some(Err(AppError::InvalidInput { fields, .. })) = v {
+            fields.retain(|f| f.field != field);
+        }
+    });
+}
+
+/// Message for a field: the browser-side check first, then the server's.
+pub fn field_message<T: Send + Sync + 'static>(
+    value: ActionValue<T>,
+    local: RwSignal<Option<String>>,
+    field: &'static str,
+) -> Signal<Option<String>> {
+    let server = super::form::field_error(value, field);
+    Signal::derive(move || local.get().or_else(|| server.get()))
+}
+
+#[component]
+pub fn TextField<T: Send + Sync + 'static>(
+    action_value: ActionValue<T>,
+    name: &'static str,
+    label: &'static str,
+    #[prop(default = "text")] kind: &'static str,
+    #[prop(optional)] autocomplete: Option<&'static str>,
+    #[prop(optional)] inputmode: Option<&'static str>,
+    #[prop(optional)] hint: Option<&'static str>,
+    #[prop(optional)] required: bool,
+    #[prop(optional)] maxlength: Option<usize>,
+    /// Browser-side check, run when the field loses focus.
+    #[prop(optional)]
+    check: Option<fn(&str) -> Option<String>>,
+    /// Initial value (e.g. echoed after a round trip without JavaScript).
+    #[prop(optional)]
+    value: Option<String>,
+) -> impl IntoView {
+    let local = RwSignal::new(None::<String>);
+    let message = field_message(action_value, local, name);
+    let error_id = format!("{name}-error");
+    let hint_id = format!("{name}-hint");
+    let described_by = match hint {
+        Some(_) => format!("{hint_id} {error_id}"),
+        None => error_id.clone(),
+    };
+    view! {
+        <div class="field" class:has-error=move || message.get().is_some()>
+            <label for=name>{label}{(!required).then_some(view! { <span class="optional">" (optional)"</span> })}</label>
+            <input
+                id=name
+                name=name
+                type=kind
+                autocomplete=autocomplete
+                inputmode=inputmode
+                maxlength=maxlength
+                required=required
+                value=value
+                aria-invalid=move || if message.get().is_some() { "true" } else { "false" }
+                aria-describedby=described_by
+                on:input=move |_| {
+                    local.set(None);
+                    clear_field_error(action_value, name);
+                }
+                on:blur=move |ev| {
+                    if let Some(check) = check {
+                        let text = event_target_value(&ev);
+                        if !text.is_empty() {
+                            local.set(check(&text));
+                        }
+                    }
+                }
+            />
+            {hint.map(|h| view! { <p class="hint" id=hint_id.clone()>{h}</p> })}
+            <p class="field-error" id=error_id role="alert" hidden=move || message.get().is_none()>
+                {move || message.get().unwrap_or_default()}
+            </p>
+        </div>
+    }
+}

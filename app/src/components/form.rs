@@ -1,0 +1,48 @@
+//! Small pieces shared by the forms.
+
+use crate::error::AppError;
+use leptos::prelude::*;
+
+/// The result signal of a server action.
+pub type ActionValue<T> = MappedSignal<Option<Result<T, AppError>>>;
+
+/// The error (or value) a server action left for one field.
+pub fn field_error<T: Send + Sync + 'static>(value: ActionValue<T>, field: &'static str) -> Signal<Option<String>> {
+    Signal::derive(move || value.with(|v| v.as_ref().and_then(|r| r.as_ref().err()).and_then(|e| e.field(field))))
+}
+
+/// The form-level message of a failed action, if any.
+pub fn form_error<T: Send + Sync + 'static>(value: ActionValue<T>) -> Signal<Option<String>> {
+    Signal::derive(move || {
+        value.with(|v| match v {
+            Some(Err(e)) if e.is_form_level() => Some(e.to_string()),
+            Some(Err(e @ AppError::InvalidInput { .. })) => Some(e.to_string()),
+            _ => None,
+        })
+    })
+}
+
+/// A value typed before a round trip without JavaScript.
+pub fn echoed<T: Send + Sync + 'static>(value: ActionValue<T>, field: &'static str) -> Option<String> {
+    value.with_untracked(|v| v.as_ref().and_then(|r| r.as_ref().err()).and_then(|e| e.value(field)))
+}
+
+/// A banner for the whole form.
+#[component]
+pub fn FormAlert(#[prop(into)] message: Signal<Option<String>>) -> impl IntoView {
+    view! {
+        <div class="alert alert-error" role="alert" data-testid="form-error" hidden=move || message.get().is_none()>
+            {move || message.get().unwrap_or_default()}
+        </div>
+    }
+}
+
+/// A success notice.
+#[component]
+pub fn Notice(#[prop(into)] message: Signal<Option<String>>) -> impl IntoView {
+    view! {
+        <div class="alert alert-success" role="status" data-testid="notice" hidden=move || message.get().is_none()>
+            {move || message.get().unwrap_or_default()}
+        </div>
+    }
+}

@@ -1,0 +1,61 @@
+//! The chrome around every page: header with navigation, footer.
+
+use crate::server_fns::{UserView, current_user};
+use leptos::prelude::*;
+use leptos_router::hooks::use_location;
+
+/// The signed-in person, refreshed on every navigation so the header follows
+/// logins and logouts.
+pub fn use_current_user() -> Resource<Option<UserView>> {
+    let location = use_location();
+    Resource::new(move || location.pathname.get(), |_| async { current_user().await.ok().flatten() })
+}
+
+#[component]
+pub fn Header() -> impl IntoView {
+    let user = use_current_user();
+    view! {
+        <header class="site-header">
+            <nav class="container nav" aria-label="Main">
+                <a class="brand" href="/">
+                    <span class="brand-mark" aria-hidden="true">"⬢"</span>
+                    "Keyhold"
+                </a>
+                <Suspense fallback=|| view! { <span class="nav-links"></span> }>
+                    {move || Suspend::new(async move {
+                        match user.await {
+                            Some(user) => view! {
+                                <div class="nav-links" data-testid="nav-signed-in">
+                                    <a href="/profile">"Profile"</a>
+                                    <span class="nav-user">"@"{user.username}</span>
+                                    <form method="post" action="/logout" class="inline-form">
+                                        <button type="submit" class="button button-quiet">"Log out"</button>
+                                    </form>
+                                </div>
+                            }
+                            .into_any(),
+                            None => view! {
+                                <div class="nav-links" data-testid="nav-signed-out">
+                                    <a href="/login">"Log in"</a>
+                                    <a class="button button-small" href="/register">"Create account"</a>
+                                </div>
+                            }
+                            .into_any(),
+                        }
+                    })}
+                </Suspense>
+            </nav>
+        </header>
+    }
+}
+
+#[component]
+pub fn Footer() -> impl IntoView {
+    view! {
+        <footer class="site-footer">
+            <div class="container">
+                <p>"Keyhold — accounts you can trust. Your data lives in Redis, your password never leaves argon2."</p>
+            </div>
+        </footer>
+    }
+}

@@ -1,0 +1,3 @@
+pub mod field;
+pub mod form;
+pub mod layout;

@@ -1,0 +1,46 @@
+use crate::components::field::TextField;
+use crate::components::form::{FormAlert, echoed, form_error};
+use crate::server_fns::Login;
+use leptos::prelude::*;
+use leptos_meta::Title;
+use leptos_router::hooks::use_query_map;
+
+#[component]
+pub fn LoginPage() -> impl IntoView {
+    let query = use_query_map();
+    let next = move || query.read().get("next").unwrap_or_default();
+    let action = ServerAction::<Login>::new();
+    let value = action.value();
+    view! {
+        <Title text="Log in" />
+        <section class="card narrow">
+            <h1>"Log in"</h1>
+            <FormAlert message=form_error(value) />
+            <ActionForm action=action attr:class="form" attr:novalidate=true attr:data-testid="login-form">
+                <input type="hidden" name="next" value=next />
+                <TextField
+                    action_value=value
+                    name="identifier"
+                    label="Email or username"
+                    autocomplete="username"
+                    required=true
+                    maxlength=254
+                    value=echoed(value, "identifier").unwrap_or_default()
+                />
+                <TextField
+                    action_value=value
+                    name="password"
+                    label="Password"
+                    kind="password"
+                    autocomplete="current-password"
+                    required=true
+                    maxlength=128
+                />
+                <button type="submit" class="button button-wide" disabled=move || action.pending().get()>
+                    {move || if action.pending().get() { "Logging in…" } else { "Log in" }}
+                </button>
+            </ActionForm>
+            <p class="aside">"New here? " <a href="/register">"Create an account"</a></p>
+        </section>
+    }
+}

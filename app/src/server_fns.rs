@@ -1,0 +1,242 @@
+//! Server functions: thin wrappers that parse the request, call a flow and
+//! map its error. Every one has a fixed URL under `/fn/`.
+
+// One argument per form field (forms post flat `name=…&email=…` pairs), and
+// the macro's generated client code repeats the signature.
+#![allow(clippy::too_many_arguments)]
+
+use crate::error::AppError;
+use leptos::prelude::*;
+use serde::{Deserialize, Serialize};
+
+/// What the page chrome shows about the signed-in person.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct UserView {
+    pub username: String,
+    pub name: String,
+    pub email: String,
+    pub role: String,
+}
+
+/// What the verify page shows about a pending code.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct VerifyStatus {
+    pub live: bool,
+    pub resend_in: u64,
+    pub sends_left: u32,
+    pub attempts_left: u32,
+    pub expires_in: u64,
+}
+
+/// Only same-site paths may be a redirect target after login.
+pub fn safe_next(next: Option<&str>) -> String {
+    match next.map(str::trim) {
+        Some(p) if p.starts_with('/') && !p.starts_with("//") && !p.starts_with("/\\") && !p.contains("://") => {
+            p.to_owned()
+        }
+        _ => "/profile".to_owned(),
+    }
+}
+
+/// `/verify?email=…` with the address encoded for a URL and a header.
+pub fn verify_path(email: &str, extra: &str) -> String {
+    let mut encoded = String::with_capacity(email.len());
+    for b in email.bytes() {
+        match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'.' | b'_' | b'~' => encoded.push(b as char),
+            _ => encoded.push_str(&format!("%{b:02X}")),
+        }
+    }
+    format!("/verify?email={encoded}{extra}")
+}
+
+#[cfg(feature = "ssr")]
+mod server {
+    use crate::auth::{AuthSession, User};
+    use crate::error::AppError;
+    use crate::ssr::{core, fail};
+    use keyhold::flows::{Core, FlowError};
+    use keyhold::store::accounts;
+    use uuid::Uuid;
+
+    pub async fn auth_session() -> Result<AuthSession, AppError> {
+        leptos_axum::extract::<AuthSession>().await.map_err(|_| AppError::ServiceUnavailable)
+    }
+
+    /// Logs the account in on this session, with a fresh session id.
+    pub async fn log_in(core: &Core, user_id: Uuid) -> Result<(), AppError> {
+        let account = match accounts::get(&core.redis, user_id).await {
+            Ok(Some(account)) => account,
+            Ok(None) => return Err(fail(FlowError::Expired, None).await),
+            Err(e) => return Err(fail(e.into(), None).await),
+        };
+        let mut session = auth_session().await?;
+        // axum-login cycles the id only for anonymous sessions; always do it.
+        if let Err(e) = session.session.cycle_id().await {
+            tracing::warn!(error = %e, "could not cycle the session id");
+        }
+        let user = User::from_account(core, account);
+        session.login(&user).await.map_err(|e| {
+            tracing::error!(error = %e, "login could not be stored in the session");
+            AppError::ServiceUnavailable
+        })
+    }
+
+    pub fn current_core() -> Result<Core, AppError> {
+        core()
+    }
+}
+
+#[server(prefix = "/fn", endpoint = "register")]
+pub async fn register(
+    name: String,
+    username: String,
+    email: String,
+    phone: Option<String>,
+    password: String,
+    delivery_method: Option<String>,
+    role: Option<String>,
+    intent: Option<String>,
+) -> Result<(), AppError> {
+    use crate::ssr::{fail, request_context, set_status};
+    use keyhold::flows::{registration, username as username_flow};
+
+    let core = server::current_core()?;
+    let values = vec![
+        ("name".to_owned(), name.clone()),
+        ("username".to_owned(), username.clone()),
+        ("email".to_owned(), email.clone()),
+        ("phone".to_owned(), phone.clone().unwrap_or_default()),
+        ("delivery_method".to_owned(), delivery_method.clone().unwrap_or_default()),
+        ("role".to_owned(), role.clone().unwrap_or_default()),
+    ];
+    let with_values = |err: AppError| match err {
+        AppError::InvalidInput { fields, .. } => AppError::InvalidInput { fields, values: values.clone() },
+        other => other,
+    };
+
+    if intent.as_deref() == Some("check") {
+        let ip = request_context().client_ip;
+        return match username_flow::is_available(&core, &username, ip).await {
+            Ok(available) => {
+                let answer = AppError::UsernameStatus { available, values: values.clone() };
+                set_status(&answer);
+                Err(answer)
+            }
+            Err(e) => Err(with_values(fail(e, None).await)),
+        };
+    }
+
+    let input = registration::RegistrationInput {
+        name,
+        username: Some(username),
+        email,
+        phone,
+        password,
+        delivery_method: delivery_method.unwrap_or_default(),
+        role,
+        preferences: None,
+        address: None,
+    };
+    match registration::start(&core, input).await {
+        Ok(sent) => {
+            leptos_axum::redirect(&verify_path(sent.email.as_str(), ""));
+            Ok(())
+        }
+        Err(e) => Err(with_values(fail(e, None).await)),
+    }
+}
+
+#[server(prefix = "/fn", endpoint = "username-status")]
+pub async fn check_username(username: String) -> Result<bool, AppError> {
+    use crate::ssr::{fail, request_context};
+    let core = server::current_core()?;
+    match keyhold::flows::username::is_available(&core, &username, request_context().client_ip).await {
+        Ok(available) => Ok(available),
+        Err(e) => Err(fail(e, None).await),
+    }
+}
+
+#[server(prefix = "/fn", endpoint = "verify")]
+pub async fn verify_code(email: String, code: String) -> Result<(), AppError> {
+    use keyhold::flows::registration::{Proof, complete};
+    let core = server::current_core()?;
+    match complete(&core, &email, Proof::Code(&code)).await {
+        Ok(user_id) => {
+            server::log_in(&core, user_id).await?;
+            leptos_axum::redirect("/profile");
+            Ok(())
+        }
+        Err(e) => Err(crate::ssr::fail(e, None).await),
+    }
+}
+
+#[server(prefix = "/fn", endpoint = "confirm-link")]
+pub async fn confirm_link(email: String, token: String) -> Result<(), AppError> {
+    use keyhold::flows::registration::{Proof, complete};
+    let core = server::current_core()?;
+    match complete(&core, &email, Proof::Token(&token)).await {
+        Ok(user_id) => {
+            server::log_in(&core, user_id).await?;
+            leptos_axum::redirect("/profile");
+            Ok(())
+        }
+        Err(e) => Err(crate::ssr::fail(e, None).await),
+    }
+}
+
+#[server(prefix = "/fn", endpoint = "resend")]
+pub async fn resend_code(email: String) -> Result<(), AppError> {
+    let core = server::current_core()?;
+    match keyhold::flows::registration::resend(&core, &email).await {
+        Ok(sent) => {
+            leptos_axum::redirect(&verify_path(sent.email.as_str(), "&sent=1"));
+            Ok(())
+        }
+        Err(e) => Err(crate::ssr::fail(e, None).await),
+    }
+}
+
+#[server(prefix = "/fn", endpoint = "verification-status")]
+pub async fn verification_status(email: String) -> Result<VerifyStatus, AppError> {
+    let core = server::current_core()?;
+    match keyhold::flows::registration::status(&core, &email).await {
+        Ok(s) => Ok(VerifyStatus {
+            live: s.live,
+            resend_in: s.resend_in,
+            sends_left: s.sends_left,
+            attempts_left: s.attempts_left,
+            expires_in: s.expires_in,
+        }),
+        Err(e) => Err(crate::ssr::fail(e, None).await),
+    }
+}
+
+#[server(prefix = "/fn", endpoint = "login")]
+pub async fn login(identifier: String, password: String, next: Option<String>) -> Result<(), AppError> {
+    use crate::ssr::request_context;
+    let core = server::current_core()?;
+    let ip = request_context().client_ip;
+    match keyhold::flows::login::authenticate(&core, &identifier, &password, ip).await {
+        Ok(account) => {
+            server::log_in(&core, account.id).await?;
+            leptos_axum::redirect(&safe_next(next.as_deref()));
+            Ok(())
+        }
+        Err(e) => {
+            let err = crate::ssr::fail(e, None).await;
+            Err(match err {
+                AppError::InvalidInput { fields, .. } => {
+                    AppError::InvalidInput { fields, values: vec![("identifier".to_owned(), identifier)] }
+                }
+                other => other,
+            })
+        }
+    }
+}
+
+#[server(prefix = "/fn", endpoint = "me")]
+pub async fn current_user() -> Result<Option<UserView>, AppError> {
+    let session = server::auth_session().await?;
+    Ok(session.user.map(|u| UserView { username: u.username, name: u.name, email: u.email, role: u.role.to_string() }))
+}

@@ -1,0 +1,59 @@
+// Page objects: what a person does on each page, by label and test id.
+import { Page, expect } from '@playwright/test';
+
+export async function waitForApp(page: Page, project: string) {
+  if (project === 'js') await expect(page.locator('body')).toHaveAttribute('data-hydrated', 'true');
+}
+
+export class RegisterPage {
+  constructor(private readonly page: Page, private readonly project: string) {}
+
+  async open() {
+    await this.page.goto('/register');
+    await waitForApp(this.page, this.project);
+  }
+
+  async fill(user: { name: string; username: string; email: string; password: string }) {
+    await this.page.locator('#name').fill(user.name);
+    await this.page.locator('#username').fill(user.username);
+    await this.page.locator('#email').fill(user.email);
+    await this.page.locator('#password').fill(user.password);
+  }
+
+  async submit() {
+    await this.page.getByTestId('register-submit').click();
+  }
+}
+
+export class VerifyPage {
+  constructor(private readonly page: Page, private readonly project: string) {}
+
+  async expectLoaded() {
+    await expect(this.page).toHaveURL(/\/verify\?email=/);
+    await waitForApp(this.page, this.project);
+  }
+
+  async enter(code: string) {
+    await this.page.getByLabel('Verification code').fill(code);
+    await this.page.getByRole('button', { name: 'Verify' }).click();
+  }
+
+  async resend() {
+    await this.page.getByTestId('resend').click();
+  }
+}
+
+export class LoginPage {
+  constructor(private readonly page: Page, private readonly project: string) {}
+
+  async open() {
+    await this.page.goto('/login');
+    await waitForApp(this.page, this.project);
+  }
+
+  async logIn(identifier: string, password: string) {
+    await this.page.getByLabel('Email or username').fill(identifier);
+    await this.page.getByLabel('Password').fill(password);
+    await this.page.getByRole('button', { name: 'Log in' }).click();
+  }
+}

@@ -1,0 +1,32 @@
+import { test, expect, snap } from '../support/fixtures';
+
+test('the home page loads, and hydrates when JavaScript is on', async ({ page }, testInfo) => {
+  const project = testInfo.project.name;
+  const res = await page.goto('/');
+  expect(res?.status()).toBe(200);
+  await expect(page).toHaveTitle('Keyhold');
+  await expect(page.getByRole('heading', { level: 1 })).toHaveText('Your account, kept safe.');
+  await expect(page.getByTestId('nav-signed-out')).toBeVisible();
+  if (project === 'js') {
+    await expect(page.locator('body')).toHaveAttribute('data-hydrated', 'true');
+  } else {
+    await expect(page.locator('body')).not.toHaveAttribute('data-hydrated', 'true');
+  }
+  await snap(page, 'home', project);
+});
+
+test('the home page holds together on a phone', async ({ page }, testInfo) => {
+  await page.setViewportSize({ width: 360, height: 740 });
+  await page.goto('/');
+  await expect(page.getByRole('link', { name: 'Create an account' })).toBeVisible();
+  const overflow = await page.evaluate(() => document.documentElement.scrollWidth > window.innerWidth);
+  expect(overflow).toBe(false);
+  await snap(page, 'home-phone', testInfo.project.name);
+});
+
+test('unknown pages answer 404 with a way home', async ({ page }, testInfo) => {
+  const res = await page.goto('/no/such/page');
+  expect(res?.status()).toBe(404);
+  await expect(page.getByTestId('not-found')).toContainText('We could not find that page');
+  await snap(page, 'not-found', testInfo.project.name);
+});

@@ -1,0 +1,23 @@
+//! The JSON API under `/api`, plus the health probes.
+
+mod error;
+mod health;
+mod registration;
+mod username;
+
+pub use error::ApiError;
+
+use axum::Router;
+use axum::routing::{get, post};
+use keyhold_app::ssr::AppState;
+
+pub fn router() -> Router<AppState> {
+    Router::new()
+        .route("/api/email/send-code", post(registration::send_code_email))
+        .route("/api/sms/send-code", post(registration::send_code_sms))
+        .route("/api/email/complete-registration", post(registration::complete))
+        .route("/api/sms/complete-registration", post(registration::complete))
+        .route("/api/username-status", get(username::status))
+        .route("/healthz", get(health::healthz))
+        .route("/readyz", get(health::readyz))
+}

@@ -1,0 +1,141 @@
+//! The registration endpoints of seed 004, with its exact request and
+//! response bodies.
+
+use super::ApiError;
+use axum::Json;
+use axum::extract::rejection::JsonRejection;
+use axum::extract::{Extension, State};
+use keyhold::domain::{DeliveryMethod, Email, Purpose};
+use keyhold::flows::registration::{self, Proof, RegistrationInput};
+use keyhold::flows::{FieldErrors, FlowError};
+use keyhold_app::ssr::{AppState, RequestContext};
+use serde::{Deserialize, Serialize};
+
+#[derive(Deserialize)]
+pub struct SendCodeRequest {
+    email: Option<String>,
+    purpose: Option<String>,
+    registration_data: Option<RegistrationData>,
+    delivery_method: Option<String>,
+}
+
+/// Seed 004's fields plus Keyhold's optional `username` and `role`.
+#[derive(Deserialize)]
+pub struct RegistrationData {
+    name: Option<String>,
+    email: Option<String>,
+    phone: Option<String>,
+    password: Option<String>,
+    preferences: Option<serde_json::Value>,
+    address: Option<String>,
+    username: Option<String>,
+    role: Option<String>,
+}
+
+#[derive(Serialize)]
+pub struct SendCodeResponse {
+    success: bool,
+    message: &'static str,
+    expires_in_minutes: u64,
+}
+
+#[derive(Deserialize)]
+pub struct CompleteRequest {
+    email: Option<String>,
+    code: Option<String>,
+}
+
+#[derive(Serialize)]
+pub struct CompleteResponse {
+    success: bool,
+    message: &'static str,
+}
+
+pub async fn send_code_email(
+    state: State<AppState>,
+    ctx: Extension<RequestContext>,
+    body: Result<Json<SendCodeRequest>, JsonRejection>,
+) -> Result<Json<SendCodeResponse>, ApiError> {
+    send_code(state, ctx, DeliveryMethod::Email, body).await
+}
+
+pub async fn send_code_sms(
+    state: State<AppState>,
+    ctx: Extension<RequestContext>,
+    body: Result<Json<SendCodeRequest>, JsonRejection>,
+) -> Result<Json<SendCodeResponse>, ApiError> {
+    send_code(state, ctx, DeliveryMethod::Sms, body).await
+}
+
+/// `POST /api/{email,sms}/send-code`: `delivery_method` in the body wins over
+/// the path's channel.
+async fn send_code(
+    State(state): State<AppState>,
+    Extension(ctx): Extension<RequestContext>,
+    channel: DeliveryMethod,
+    body: Result<Json<SendCodeRequest>, JsonRejection>,
+) -> Result<Json<SendCodeResponse>, ApiError> {
+    let Json(body) = body?;
+    let core = &state.core;
+    let input = to_input(body, channel);
+    let result = match input {
+        Ok(input) => registration::start(core, input).await,
+        Err(e) => Err(e),
+    };
+    match result {
+        Ok(sent) => Ok(Json(SendCodeResponse {
+            success: true,
+            message: "Verification code sent successfully",
+            expires_in_minutes: sent.expires_in_minutes,
+        })),
+        Err(e) => Err(ApiError::from_flow(core, &ctx, e).await),
+    }
+}
+
+fn to_input(body: SendCodeRequest, channel: DeliveryMethod) -> Result<RegistrationInput, FlowError> {
+    let mut errors = FieldErrors::default();
+    let email = body.email.unwrap_or_default();
+    match body.purpose.as_deref().map(Purpose::parse) {
+        Some(Ok(Purpose::FinishRegistration)) => {}
+        Some(Ok(_)) => errors.add("purpose", "This endpoint handles `finish_registration` only."),
+        Some(Err(e)) => errors.add("purpose", e),
+        None => errors.add("purpose", "This field is required."),
+    }
+    let Some(data) = body.registration_data else {
+        errors.add("registration_data", "This field is required.");
+        return Err(FlowError::Invalid(errors));
+    };
+    if let Some(inner) = data.email.as_deref()
+        && Email::parse(inner).ok() != Email::parse(&email).ok()
+    {
+        errors.add("registration_data.email", "Must be the same address as `email`.");
+    }
+    errors.into_result()?;
+    Ok(RegistrationInput {
+        name: data.name.unwrap_or_default(),
+        username: data.username,
+        email,
+        phone: data.phone,
+        password: data.password.unwrap_or_default(),
+        delivery_method: body.delivery_method.unwrap_or_else(|| channel.to_string()),
+        role: data.role,
+        preferences: data.preferences,
+        address: data.address,
+    })
+}
+
+/// `POST /api/{email,sms}/complete-registration`.
+pub async fn complete(
+    State(state): State<AppState>,
+    Extension(ctx): Extension<RequestContext>,
+    body: Result<Json<CompleteRequest>, JsonRejection>,
+) -> Result<Json<CompleteResponse>, ApiError> {
+    let Json(body) = body?;
+    let core = &state.core;
+    let email = body.email.unwrap_or_default();
+    let code = body.code.unwrap_or_default();
+    match registration::complete(core, &email, Proof::Code(&code)).await {
+        Ok(_) => Ok(Json(CompleteResponse { success: true, message: "Registration completed successfully" })),
+        Err(e) => Err(ApiError::from_flow(core, &ctx, e).await),
+    }
+}

@@ -1,0 +1,8 @@
+//! Keyhold's HTTP server: the router, its middleware, sessions and auth,
+//! the JSON API and static files.
+
+pub mod api;
+pub mod middleware;
+pub mod pages;
+pub mod startup;
+pub mod telemetry;

@@ -1,0 +1,157 @@
+//! Builds the application from settings: Redis clients, sessions, auth, the
+//! router with its middleware, and the listener (port 0 picks a free port).
+
+use crate::{api, middleware};
+use axum::Router;
+use axum::extract::State;
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Redirect, Response};
+use axum::routing::post;
+use axum_login::AuthManagerLayerBuilder;
+use keyhold::config::Settings;
+use keyhold::connections;
+use keyhold::flows::Core;
+use keyhold::keys;
+use keyhold_app::auth::{AuthSession, Backend};
+use keyhold_app::ssr::AppState;
+use keyhold_app::{App, shell};
+use leptos::prelude::*;
+use leptos_axum::{LeptosRoutes, generate_route_list};
+use std::net::SocketAddr;
+use std::time::Duration;
+use tokio::net::TcpListener;
+use tower::ServiceBuilder;
+use tower_http::catch_panic::CatchPanicLayer;
+use tower_sessions::cookie::SameSite;
+use tower_sessions::cookie::time;
+use tower_sessions::{Expiry, SessionManagerLayer};
+use tower_sessions_redis_store::RedisStore;
+
+/// Name of the session cookie.
+pub const SESSION_COOKIE: &str = "keyhold_session";
+
+pub struct Application {
+    listener: TcpListener,
+    router: Router,
+    port: u16,
+}
+
+impl Application {
+    pub async fn build(settings: Settings, leptos_options: LeptosOptions) -> anyhow::Result<Self> {
+        Self::build_with_routes(settings, leptos_options, Router::new()).await
+    }
+
+    /// Like [`Application::build`], with extra routes merged in (tests add a
+    /// route that panics).
+    pub async fn build_with_routes(
+        settings: Settings,
+        leptos_options: LeptosOptions,
+        extra: Router<AppState>,
+    ) -> anyhow::Result<Self> {
+        tracing::info!(redis = %settings.redis.display_target(), env = ?settings.env, "starting keyhold");
+        let session_pool = connections::session_pool(&settings.redis)?;
+        let core = Core::new(settings)?;
+        let _monitor = core.health.spawn_monitor(core.redis.clone(), Duration::from_secs(1));
+
+        let addr = leptos_options.site_addr;
+        let listener = TcpListener::bind(addr).await?;
+        let port = listener.local_addr()?.port();
+        let router = router(core, leptos_options, session_pool, extra);
+        tracing::info!("listening on http://{}", listener.local_addr()?);
+        Ok(Self { listener, router, port })
+    }
+
+    pub fn port(&self) -> u16 {
+        self.port
+    }
+
+    /// Serves until Ctrl-C or SIGTERM, then finishes the requests in flight.
+    pub async fn run_until_stopped(self) -> std::io::Result<()> {
+        self.run_until(shutdown_signal()).await
+    }
+
+    pub async fn run_until(self, signal: impl Future<Output = ()> + Send + 'static) -> std::io::Result<()> {
+        axum::serve(self.listener, self.router.into_make_service_with_connect_info::<SocketAddr>())
+            .with_graceful_shutdown(signal)
+            .await
+    }
+}
+
+fn router(
+    core: Core,
+    leptos_options: LeptosOptions,
+    session_pool: fred::clients::Pool,
+    extra: Router<AppState>,
+) -> Router {
+    let state = AppState { core: core.clone(), leptos_options: leptos_options.clone() };
+
+    let session_layer = SessionManagerLayer::new(RedisStore::new(session_pool))
+        .with_name(SESSION_COOKIE)
+        .with_http_only(true)
+        .with_same_site(SameSite::Lax)
+        .with_secure(!core.settings.is_development())
+        .with_expiry(Expiry::OnInactivity(time::Duration::seconds(keys::SESSION_TTL as i64)));
+    let auth_layer = AuthManagerLayerBuilder::new(Backend::new(core.clone()), session_layer).build();
+
+    let routes = generate_route_list(App);
+    let context_state = state.clone();
+    let fallback_state = state.clone();
+    let app_routes = Router::new()
+        .route("/logout", post(logout))
+        .leptos_routes_with_context(&state, routes, move || provide_context(context_state.clone()), {
+            let options = leptos_options.clone();
+            move || shell(options.clone())
+        })
+        .fallback(leptos_axum::file_and_error_handler_with_context::<AppState, _>(
+            move || provide_context(fallback_state.clone()),
+            shell,
+        ))
+        .merge(extra);
+
+    Router::new()
+        .merge(api::router())
+        .merge(app_routes)
+        .layer(
+            ServiceBuilder::new()
+                .layer(axum::middleware::from_fn(middleware::context::request_context))
+                .layer(axum::middleware::from_fn_with_state(state.clone(), middleware::readiness::require_redis))
+                .layer(axum::middleware::from_fn_with_state(state.clone(), middleware::origin::require_same_origin))
+                .layer(auth_layer)
+                .layer(axum::middleware::from_fn_with_state(state.clone(), middleware::errors::record_server_errors))
+                .layer(CatchPanicLayer::custom(middleware::errors::panic_response)),
+        )
+        .with_state(state)
+}
+
+/// `POST /logout`: ends the session in Redis and goes home.
+async fn logout(State(_): State<AppState>, mut auth: AuthSession) -> Response {
+    match auth.logout().await {
+        Ok(_) => Redirect::to("/").into_response(),
+        Err(e) => {
+            tracing::error!(error = %e, "logout failed");
+            StatusCode::SERVICE_UNAVAILABLE.into_response()
+        }
+    }
+}
+
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let terminate = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let terminate = std::future::pending::<()>();
+    tokio::select! {
+        _ = ctrl_c => {},
+        _ = terminate => {},
+    }
+    tracing::info!("shutting down");
+}

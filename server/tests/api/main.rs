@@ -1,0 +1,9 @@
+//! Integration tests: the real server against a real Redis, over HTTP.
+
+mod error_log;
+mod health;
+mod helpers;
+mod outage;
+mod registration;
+mod sessions;
+mod username;

@@ -1,0 +1,282 @@
+//! Cookie sessions in Redis, login throttles, logout and the Origin check.
+
+use crate::helpers::{TestApp, create_account, http_client, spawn_app, spawn_app_with};
+use serde_json::Value;
+
+const EMAIL: &str = "ann@example.com";
+const PASSWORD: &str = "correct horse battery staple";
+
+fn session_cookie(res: &reqwest::Response) -> Option<String> {
+    res.headers()
+        .get_all("set-cookie")
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .find(|c| c.starts_with("keyhold_session="))
+        .map(str::to_owned)
+}
+
+fn cookie_value(set_cookie: &str) -> String {
+    set_cookie["keyhold_session=".len()..].split(';').next().unwrap().to_owned()
+}
+
+async fn login(app: &TestApp, identifier: &str, password: &str) -> reqwest::Response {
+    app.call_fn("login", &[("identifier", identifier), ("password", password)]).await
+}
+
+async fn me(app: &TestApp) -> Value {
+    app.call_fn("me", &[]).await.json().await.unwrap()
+}
+
+#[tokio::test]
+async fn login_stores_the_session_under_its_bare_id_with_safe_cookie_flags() {
+    let app = spawn_app().await;
+    create_account(&app, EMAIL, "ann").await;
+    let res = login(&app, EMAIL, PASSWORD).await;
+    assert_eq!(res.status(), 200);
+    let cookie = session_cookie(&res).expect("a session cookie");
+    assert!(cookie.contains("HttpOnly"), "{cookie}");
+    assert!(cookie.contains("SameSite=Lax"), "{cookie}");
+    assert!(!cookie.contains("Secure"), "plain HTTP in development: {cookie}");
+    assert!(cookie.contains("Path=/"), "{cookie}");
+
+    let id = cookie_value(&cookie);
+    assert_eq!(id.len(), 22, "the bare session id");
+    let ttl = app.ttl(&id).await;
+    assert!((86_390..=86_400).contains(&ttl), "one day: {ttl}");
+    assert_eq!(me(&app).await["username"], "ann");
+}
+
+#[tokio::test]
+async fn cookies_are_secure_outside_development() {
+    let app = spawn_app_with(&[("APP_ENV", "production"), ("APP_SECRET", &"s".repeat(40))]).await;
+    create_account(&app, EMAIL, "ann").await;
+    let res = login(&app, EMAIL, PASSWORD).await;
+    assert_eq!(res.status(), 200);
+    assert!(session_cookie(&res).unwrap().contains("Secure"));
+}
+
+#[tokio::test]
+async fn login_works_by_username_and_email_in_any_case() {
+    let app = spawn_app().await;
+    create_account(&app, EMAIL, "ann").await;
+    assert_eq!(login(&app, "ANN", PASSWORD).await.status(), 200);
+    let other = http_client();
+    let res = other
+        .post(app.url("/fn/login"))
+        .header("origin", &app.address)
+        .header("accept", "application/json")
+        .form(&[("identifier", "Ann@Example.com"), ("password", PASSWORD)])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 200);
+}
+
+#[tokio::test]
+async fn wrong_passwords_and_unknown_users_get_the_same_answer() {
+    let app = spawn_app().await;
+    create_account(&app, EMAIL, "ann").await;
+    let wrong = login(&app, EMAIL, "not the password").await;
+    assert_eq!(wrong.status(), 401);
+    let wrong: Value = wrong.json().await.unwrap();
+    let unknown = login(&app, "nobody@example.com", "not the password").await;
+    assert_eq!(unknown.status(), 401);
+    let unknown: Value = unknown.json().await.unwrap();
+    assert_eq!(wrong, unknown);
+    assert_eq!(wrong["code"], "invalid_credentials");
+    assert!(me(&app).await.is_null(), "still logged out");
+    assert_eq!(app.keys("error:keyhold-test:auth:*").await.len(), 2, "failed logins are recorded as auth");
+}
+
+#[tokio::test]
+async fn repeated_failures_lock_the_account_for_a_while() {
+    let app = spawn_app_with(&[("LOGIN_FAIL_LIMIT_ACCOUNT", "3")]).await;
+    let id = {
+        create_account(&app, EMAIL, "ann").await;
+        let mut conn = app.redis().await;
+        redis::cmd("GET").arg("account:email:ann@example.com").query_async::<String>(&mut conn).await.unwrap()
+    };
+    for _ in 0..3 {
+        assert_eq!(login(&app, "ann", "wrong password").await.status(), 401);
+    }
+    let res = login(&app, EMAIL, PASSWORD).await;
+    assert_eq!(res.status(), 429, "even the right password waits");
+    assert!(res.headers().contains_key("retry-after"));
+    let key = format!("login_fail:{id}");
+    assert!((1..=900).contains(&app.ttl(&key).await));
+
+    // Unknown names are throttled the same way.
+    for _ in 0..3 {
+        assert_eq!(login(&app, "ghost", "wrong password").await.status(), 401);
+    }
+    assert_eq!(login(&app, "ghost", "wrong password").await.status(), 429);
+}
+
+#[tokio::test]
+async fn failures_are_throttled_per_ip_too() {
+    let app = spawn_app_with(&[("LOGIN_FAIL_LIMIT_IP", "4"), ("LOGIN_FAIL_LIMIT_ACCOUNT", "100")]).await;
+    create_account(&app, EMAIL, "ann").await;
+    for name in ["a1a", "b2b", "c3c", "d4d"] {
+        assert_eq!(login(&app, name, "wrong password").await.status(), 401);
+    }
+    assert_eq!(login(&app, EMAIL, PASSWORD).await.status(), 429);
+    assert!(app.ttl("login_fail:127.0.0.1").await > 0);
+}
+
+#[tokio::test]
+async fn logging_in_again_cycles_the_session_id() {
+    let app = spawn_app().await;
+    create_account(&app, EMAIL, "ann").await;
+    let first = cookie_value(&session_cookie(&login(&app, EMAIL, PASSWORD).await).unwrap());
+    let second = cookie_value(&session_cookie(&login(&app, EMAIL, PASSWORD).await).unwrap());
+    assert_ne!(first, second);
+    assert_eq!(app.ttl(&first).await, -2, "the old session is gone");
+    assert!(app.ttl(&second).await > 0);
+}
+
+#[tokio::test]
+async fn logout_deletes_the_session_in_redis() {
+    let app = spawn_app().await;
+    create_account(&app, EMAIL, "ann").await;
+    let id = cookie_value(&session_cookie(&login(&app, EMAIL, PASSWORD).await).unwrap());
+    let res = app.client.post(app.url("/logout")).header("origin", &app.address).send().await.unwrap();
+    assert_eq!(res.status(), 303);
+    assert_eq!(res.headers()["location"], "/");
+    assert_eq!(app.ttl(&id).await, -2, "the session key is deleted");
+    assert!(me(&app).await.is_null());
+}
+
+#[tokio::test]
+async fn cross_origin_posts_are_refused() {
+    let app = spawn_app().await;
+    create_account(&app, EMAIL, "ann").await;
+    let form = [("identifier", EMAIL), ("password", PASSWORD)];
+    let res = app.client.post(app.url("/fn/login")).form(&form).send().await.unwrap();
+    assert_eq!(res.status(), 403, "no Origin nor Referer");
+    let res = app
+        .client
+        .post(app.url("/fn/login"))
+        .header("origin", "https://evil.example")
+        .header("accept", "application/json")
+        .form(&form)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 403);
+    assert_eq!(res.json::<Value>().await.unwrap()["code"], "cross_origin");
+    let res = app.client.post(app.url("/logout")).header("origin", "https://evil.example").send().await.unwrap();
+    assert_eq!(res.status(), 403);
+    // A Referer from this site is enough when a browser leaves out Origin.
+    let res = app
+        .client
+        .post(app.url("/fn/login"))
+        .header("referer", app.url("/login"))
+        .header("accept", "application/json")
+        .form(&form)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 200);
+}
+
+#[tokio::test]
+async fn the_whole_flow_works_with_plain_form_posts() {
+    let app = spawn_app().await;
+    // Register: a plain post answers with a redirect to the verify page.
+    let res = app
+        .post_form(
+            "/fn/register",
+            "/register",
+            &[
+                ("name", "Ann Lee"),
+                ("username", "annlee"),
+                ("email", EMAIL),
+                ("phone", ""),
+                ("password", PASSWORD),
+                ("delivery_method", "email"),
+                ("role", "creator"),
+            ],
+        )
+        .await;
+    assert_eq!(res.status(), 302);
+    assert_eq!(res.headers()["location"], "/verify?email=ann%40example.com");
+
+    // A wrong code comes back to the page with the error in the URL...
+    let code = app.message(0).await.code();
+    let wrong = if code == "111111" { "222222" } else { "111111" };
+    let res =
+        app.post_form("/fn/verify", "/verify?email=ann%40example.com", &[("email", EMAIL), ("code", wrong)]).await;
+    assert_eq!(res.status(), 302);
+    let location = res.headers()["location"].to_str().unwrap().to_owned();
+    assert!(location.contains("__err="), "{location}");
+    // ...and the page shows it.
+    let page = app.get(location.trim_start_matches(&app.address)).await.text().await.unwrap();
+    assert!(page.contains("That code is not right. 4 attempt(s) left."), "{page}");
+
+    let res =
+        app.post_form("/fn/verify", "/verify?email=ann%40example.com", &[("email", EMAIL), ("code", &code)]).await;
+    assert_eq!(res.status(), 302);
+    assert_eq!(res.headers()["location"], "/profile");
+    let page = app.get("/profile").await;
+    assert_eq!(page.status(), 200);
+    let html = page.text().await.unwrap();
+    assert!(html.contains("annlee</dd>"), "{html}");
+    assert!(html.contains("creator"));
+}
+
+#[tokio::test]
+async fn form_errors_come_back_next_to_the_fields_with_the_values_kept() {
+    let app = spawn_app().await;
+    let res = app
+        .post_form(
+            "/fn/register",
+            "/register",
+            &[
+                ("name", "Ann Lee"),
+                ("username", "x"),
+                ("email", "not-an-email"),
+                ("password", "short"),
+                ("delivery_method", "email"),
+                ("role", "consumer"),
+            ],
+        )
+        .await;
+    assert_eq!(res.status(), 302);
+    let location = res.headers()["location"].to_str().unwrap().to_owned();
+    let html = app.get(location.trim_start_matches(&app.address)).await.text().await.unwrap();
+    assert!(html.contains("Enter a valid email address, like name@example.com."), "{html}");
+    assert!(html.contains("Use at least 3 characters."));
+    assert!(html.contains("Use at least 8 characters."));
+    assert!(html.contains("value=\"Ann Lee\""), "the name is kept");
+    assert!(!html.contains("short"), "the password is not echoed");
+    assert!(app.keys("*").await.iter().all(|k| k.starts_with("error:")));
+}
+
+#[tokio::test]
+async fn the_profile_sends_strangers_to_login() {
+    let app = spawn_app().await;
+    let res = app.get("/profile").await;
+    assert_eq!(res.status(), 302);
+    assert_eq!(res.headers()["location"], "/login?next=%2Fprofile");
+}
+
+#[tokio::test]
+async fn login_redirects_only_to_local_paths() {
+    let app = spawn_app().await;
+    create_account(&app, EMAIL, "ann").await;
+    let client = http_client();
+    for (next, want) in [("/profile", "/profile"), ("https://evil.example", "/profile"), ("//evil.example", "/profile")]
+    {
+        let res = client
+            .post(app.url("/fn/login"))
+            .header("origin", &app.address)
+            .header("referer", app.url("/login"))
+            .header("accept", "text/html")
+            .form(&[("identifier", EMAIL), ("password", PASSWORD), ("next", next)])
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(res.status(), 302);
+        assert_eq!(res.headers()["location"], want);
+    }
+}

@@ -1,0 +1,471 @@
+//! Typed settings from the environment. `.env` is read when present; real
+//! environment variables win. A bad value stops start-up with a message that
+//! names the variable; secrets never print (`Debug` redacts them).
+
+use crate::domain::Email;
+use crate::keys;
+use secrecy::{ExposeSecret, SecretString};
+use std::path::PathBuf;
+use std::time::Duration;
+use url::Url;
+
+/// A variable that could not be used, named so the operator can fix it.
+#[derive(Debug, thiserror::Error)]
+#[error("configuration: {var} {reason}")]
+pub struct ConfigError {
+    pub var: &'static str,
+    pub reason: String,
+}
+
+fn invalid(var: &'static str, reason: impl Into<String>) -> ConfigError {
+    ConfigError { var, reason: reason.into() }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum AppEnv {
+    /// Plain-HTTP cookies allowed, a fixed development secret when none is set.
+    Development,
+    Production,
+}
+
+#[derive(Debug, Clone)]
+pub struct Settings {
+    pub env: AppEnv,
+    /// `service` in error records and keys (`SERVICE_NAME`).
+    pub service_name: String,
+    /// Public base URL used in links sent by email (`APP_URL`).
+    pub app_url: Url,
+    /// Signs session fingerprints and tokens (`APP_SECRET`, 32+ characters).
+    pub app_secret: SecretString,
+    pub redis: RedisSettings,
+    pub ttl: Ttls,
+    pub limits: Limits,
+    pub mail: MailSettings,
+    pub sms: SmsSettings,
+    /// Where uploaded objects live (`OBJECT_STORE_URL`).
+    pub object_store_url: String,
+    /// Accounts with these addresses are admins (`ADMIN_EMAILS`, comma separated).
+    pub admin_emails: Vec<Email>,
+}
+
+#[derive(Clone)]
+pub struct RedisSettings {
+    pub host: String,
+    pub port: u16,
+    pub username: Option<String>,
+    pub password: Option<SecretString>,
+    pub db: u8,
+    pub ssl: bool,
+    /// `REDIS_URL`, when set, replaces all of the above.
+    pub url: Option<SecretString>,
+}
+
+impl std::fmt::Debug for RedisSettings {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("RedisSettings")
+            .field("host", &self.host)
+            .field("port", &self.port)
+            .field("username", &self.username)
+            .field("password", &self.password.as_ref().map(|_| "[redacted]"))
+            .field("db", &self.db)
+            .field("ssl", &self.ssl)
+            .field("url", &self.url.as_ref().map(|_| "[redacted]"))
+            .finish()
+    }
+}
+
+impl RedisSettings {
+    /// The connection URL (`redis://` or `rediss://`), credentials included.
+    pub fn connection_url(&self) -> SecretString {
+        if let Some(url) = &self.url {
+            return url.clone();
+        }
+        let scheme = if self.ssl { "rediss" } else { "redis" };
+        let mut url = match Url::parse(&format!("{scheme}://{}:{}/{}", self.host, self.port, self.db)) {
+            Ok(url) => url,
+            // The host was checked when the settings were read.
+            Err(_) => return SecretString::from(format!("{scheme}://127.0.0.1:{}/{}", self.port, self.db)),
+        };
+        if let Some(user) = &self.username {
+            let _ = url.set_username(user);
+        }
+        if let Some(password) = &self.password {
+            let _ = url.set_password(Some(password.expose_secret()));
+        }
+        SecretString::from(url.to_string())
+    }
+
+    /// Where Redis is, without credentials, for log lines.
+    pub fn display_target(&self) -> String {
+        match &self.url {
+            Some(url) => Url::parse(url.expose_secret())
+                .map(|u| {
+                    format!("{}://{}:{}{}", u.scheme(), u.host_str().unwrap_or("?"), u.port().unwrap_or(6379), u.path())
+                })
+                .unwrap_or_else(|_| "REDIS_URL".to_owned()),
+            None => format!("{}:{}/{}", self.host, self.port, self.db),
+        }
+    }
+}
+
+/// Lifetimes of Redis entries, in seconds.
+#[derive(Debug, Clone)]
+pub struct Ttls {
+    pub user_cache: u64,
+    pub error: u64,
+    pub error_index: u64,
+    pub verification: u64,
+    pub user_candidate: u64,
+}
+
+/// Throttles and attempt limits.
+#[derive(Debug, Clone)]
+pub struct Limits {
+    pub username_status_max: u64,
+    pub username_status_window: u64,
+    pub code_attempts: u32,
+    pub code_sends: u32,
+    pub resend_cooldown: u64,
+    pub login_fail_per_account: u64,
+    pub login_fail_per_ip: u64,
+    pub login_fail_window: u64,
+}
+
+#[derive(Clone)]
+pub struct MailSettings {
+    /// `SMTP_URL` (`smtp://`, `smtps://`, `?tls=required` for STARTTLS); unset
+    /// means messages go to the outbox directory.
+    pub smtp_url: Option<SecretString>,
+    /// `EMAIL_FROM`, e.g. `Keyhold <no-reply@example.com>`.
+    pub from: String,
+    /// `OUTBOX_DIR`: `.eml` files for email, `.txt` files for SMS.
+    pub outbox_dir: PathBuf,
+}
+
+impl std::fmt::Debug for MailSettings {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("MailSettings")
+            .field("smtp_url", &self.smtp_url.as_ref().map(|_| "[redacted]"))
+            .field("from", &self.from)
+            .field("outbox_dir", &self.outbox_dir)
+            .finish()
+    }
+}
+
+#[derive(Clone)]
+pub enum SmsSettings {
+    /// Text files in the outbox directory.
+    Outbox,
+    /// An HTTP provider speaking the Twilio Messages API.
+    Twilio { api_url: Url, account_sid: String, auth_token: SecretString, from: String },
+}
+
+impl std::fmt::Debug for SmsSettings {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            SmsSettings::Outbox => f.write_str("Outbox"),
+            SmsSettings::Twilio { api_url, account_sid, from, .. } => f
+                .debug_struct("Twilio")
+                .field("api_url", &api_url.as_str())
+                .field("account_sid", account_sid)
+                .field("auth_token", &"[redacted]")
+                .field("from", from)
+                .finish(),
+        }
+    }
+}
+
+/// Only used when `APP_ENV=development` and no `APP_SECRET` is set.
+const DEVELOPMENT_SECRET: &str = "keyhold-development-secret-not-for-production-use";
+
+impl Settings {
+    /// Reads `.env` (if present) and the process environment.
+    pub fn from_env() -> Result<Self, ConfigError> {
+        if let Err(err) = dotenvy::dotenv()
+            && !err.not_found()
+        {
+            return Err(invalid(".env", format!("could not be read: {err}")));
+        }
+        Self::from_lookup(|name| std::env::var(name).ok())
+    }
+
+    /// Builds settings from any source of variables (tests pass a map).
+    pub fn from_lookup(lookup: impl Fn(&str) -> Option<String>) -> Result<Self, ConfigError> {
+        let vars = Vars(&lookup);
+        let env = match vars.get("APP_ENV").as_deref() {
+            None | Some("production") => AppEnv::Production,
+            Some("development") => AppEnv::Development,
+            Some(_) => return Err(invalid("APP_ENV", "must be `development` or `production`")),
+        };
+        let app_secret = match (vars.get("APP_SECRET"), env) {
+            (Some(s), _) if s.chars().count() >= 32 => SecretString::from(s),
+            (Some(_), _) => return Err(invalid("APP_SECRET", "must be at least 32 characters")),
+            (None, AppEnv::Development) => SecretString::from(DEVELOPMENT_SECRET),
+            (None, AppEnv::Production) => {
+                return Err(invalid("APP_SECRET", "is required when APP_ENV=production"));
+            }
+        };
+        let app_url = vars.parse_with("APP_URL", "http://127.0.0.1:3000", |s| {
+            Url::parse(s).map_err(|e| e.to_string()).and_then(|u| match u.scheme() {
+                "http" | "https" => Ok(u),
+                _ => Err("must be an http(s) URL".to_owned()),
+            })
+        })?;
+        let service_name = vars.get("SERVICE_NAME").unwrap_or_else(|| "keyhold".to_owned());
+        if service_name.is_empty() || !service_name.chars().all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_') {
+            return Err(invalid("SERVICE_NAME", "may only hold letters, digits, '-' and '_'"));
+        }
+
+        let redis = RedisSettings {
+            host: vars.parse_with("REDIS_HOST", "127.0.0.1", |s| {
+                Url::parse(&format!("redis://{s}/")).map(|_| s.to_owned()).map_err(|e| e.to_string())
+            })?,
+            port: vars.parse("REDIS_PORT", 6379)?,
+            username: vars.get("REDIS_USERNAME").filter(|s| !s.is_empty()),
+            password: vars.get("REDIS_PASSWORD").filter(|s| !s.is_empty()).map(SecretString::from),
+            db: vars.parse("REDIS_DB", 0)?,
+            ssl: vars.parse_bool("REDIS_SSL", false)?,
+            url: match vars.get("REDIS_URL").filter(|s| !s.is_empty()) {
+                Some(u) => match Url::parse(&u) {
+                    Ok(parsed) if matches!(parsed.scheme(), "redis" | "rediss") => Some(SecretString::from(u)),
+                    _ => return Err(invalid("REDIS_URL", "must be a redis:// or rediss:// URL")),
+                },
+                None => None,
+            },
+        };
+
+        let ttl = Ttls {
+            user_cache: vars.parse_positive("REDIS_CACHE_TTL", keys::USER_CACHE_TTL)?,
+            error: vars.parse_positive("REDIS_ERROR_TTL", keys::ERROR_TTL)?,
+            error_index: vars.parse_positive("REDIS_ERROR_INDEX_TTL", keys::ERROR_INDEX_TTL)?,
+            verification: vars.parse_positive("VERIFICATION_TTL", keys::VERIFICATION_TTL)?,
+            user_candidate: vars.parse_positive("USER_CANDIDATE_TTL", keys::USER_CANDIDATE_TTL)?,
+        };
+        let limits = Limits {
+            username_status_max: vars.parse_positive("USERNAME_STATUS_LIMIT", 20)?,
+            username_status_window: vars.parse_positive("USERNAME_STATUS_WINDOW", keys::USERNAME_STATUS_WINDOW)?,
+            code_attempts: vars.parse_positive("CODE_MAX_ATTEMPTS", 5)?,
+            code_sends: vars.parse_positive("CODE_MAX_SENDS", 5)?,
+            resend_cooldown: vars.parse("CODE_RESEND_COOLDOWN", 60)?,
+            login_fail_per_account: vars.parse_positive("LOGIN_FAIL_LIMIT_ACCOUNT", 5)?,
+            login_fail_per_ip: vars.parse_positive("LOGIN_FAIL_LIMIT_IP", 50)?,
+            login_fail_window: vars.parse_positive("LOGIN_FAIL_WINDOW", keys::LOGIN_FAIL_TTL)?,
+        };
+
+        let mail = MailSettings {
+            smtp_url: match vars.get("SMTP_URL").filter(|s| !s.is_empty()) {
+                Some(u) => match Url::parse(&u) {
+                    Ok(parsed) if matches!(parsed.scheme(), "smtp" | "smtps") => Some(SecretString::from(u)),
+                    _ => return Err(invalid("SMTP_URL", "must be an smtp:// or smtps:// URL")),
+                },
+                None => None,
+            },
+            from: vars.parse_with("EMAIL_FROM", "Keyhold <no-reply@keyhold.localhost>", |s| {
+                s.parse::<lettre::message::Mailbox>().map(|_| s.to_owned()).map_err(|e| e.to_string())
+            })?,
+            outbox_dir: PathBuf::from(vars.get("OUTBOX_DIR").unwrap_or_else(|| "./data/outbox".to_owned())),
+        };
+
+        let sms = match vars.get("SMS_PROVIDER").as_deref() {
+            None | Some("outbox") => SmsSettings::Outbox,
+            Some("twilio") => SmsSettings::Twilio {
+                api_url: vars.parse_with("TWILIO_API_URL", "https://api.twilio.com", |s| {
+                    Url::parse(s).map_err(|e| e.to_string())
+                })?,
+                account_sid: vars.require("TWILIO_ACCOUNT_SID")?,
+                auth_token: SecretString::from(vars.require("TWILIO_AUTH_TOKEN")?),
+                from: vars.require("SMS_FROM")?,
+            },
+            Some(_) => return Err(invalid("SMS_PROVIDER", "must be `outbox` or `twilio`")),
+        };
+
+        let object_store_url = vars.get("OBJECT_STORE_URL").unwrap_or_else(|| "./data/objects".to_owned());
+        let admin_emails = match vars.get("ADMIN_EMAILS") {
+            Some(list) => list
+                .split(',')
+                .filter(|s| !s.trim().is_empty())
+                .map(|s| Email::parse(s).map_err(|e| invalid("ADMIN_EMAILS", format!("has {s:?}: {e}"))))
+                .collect::<Result<_, _>>()?,
+            None => Vec::new(),
+        };
+
+        Ok(Self {
+            env,
+            service_name,
+            app_url,
+            app_secret,
+            redis,
+            ttl,
+            limits,
+            mail,
+            sms,
+            object_store_url,
+            admin_emails,
+        })
+    }
+
+    pub fn is_development(&self) -> bool {
+        self.env == AppEnv::Development
+    }
+
+    pub fn resend_cooldown(&self) -> Duration {
+        Duration::from_secs(self.limits.resend_cooldown)
+    }
+}
+
+/// Helpers that read one variable and name it in any error.
+struct Vars<'a, F: Fn(&str) -> Option<String>>(&'a F);
+
+impl<F: Fn(&str) -> Option<String>> Vars<'_, F> {
+    fn get(&self, name: &str) -> Option<String> {
+        (self.0)(name).map(|s| s.trim().to_owned())
+    }
+
+    fn require(&self, name: &'static str) -> Result<String, ConfigError> {
+        self.get(name).filter(|s| !s.is_empty()).ok_or_else(|| invalid(name, "is required"))
+    }
+
+    fn parse<T: std::str::FromStr>(&self, name: &'static str, default: T) -> Result<T, ConfigError>
+    where
+        T::Err: std::fmt::Display,
+    {
+        match self.get(name).filter(|s| !s.is_empty()) {
+            Some(s) => s.parse().map_err(|e| invalid(name, format!("is not valid ({s:?}): {e}"))),
+            None => Ok(default),
+        }
+    }
+
+    fn parse_positive<T>(&self, name: &'static str, default: T) -> Result<T, ConfigError>
+    where
+        T: std::str::FromStr + PartialOrd + From<u8>,
+        T::Err: std::fmt::Display,
+    {
+        let value = self.parse(name, default)?;
+        if value < T::from(1) {
+            return Err(invalid(name, "must be at least 1"));
+        }
+        Ok(value)
+    }
+
+    fn parse_bool(&self, name: &'static str, default: bool) -> Result<bool, ConfigError> {
+        match self.get(name).map(|s| s.to_ascii_lowercase()).as_deref() {
+            None | Some("") => Ok(default),
+            Some("1" | "true" | "yes" | "on") => Ok(true),
+            Some("0" | "false" | "no" | "off") => Ok(false),
+            Some(other) => Err(invalid(name, format!("must be true or false, not {other:?}"))),
+        }
+    }
+
+    fn parse_with<T>(
+        &self,
+        name: &'static str,
+        default: &str,
+        f: impl Fn(&str) -> Result<T, String>,
+    ) -> Result<T, ConfigError> {
+        let raw = self.get(name).filter(|s| !s.is_empty()).unwrap_or_else(|| default.to_owned());
+        f(&raw).map_err(|e| invalid(name, format!("is not valid: {e}")))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::collections::HashMap;
+
+    fn settings(pairs: &[(&str, &str)]) -> Result<Settings, ConfigError> {
+        let map: HashMap<String, String> = pairs.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
+        Settings::from_lookup(|k| map.get(k).cloned())
+    }
+
+    const DEV: (&str, &str) = ("APP_ENV", "development");
+
+    #[test]
+    fn defaults_are_sensible_in_development() {
+        let s = settings(&[DEV]).unwrap();
+        assert_eq!(s.redis.connection_url().expose_secret(), "redis://127.0.0.1:6379/0");
+        assert_eq!(s.ttl.user_cache, 3600);
+        assert_eq!(s.ttl.error, 604_800);
+        assert_eq!(s.ttl.error_index, 2_592_000);
+        assert_eq!(s.service_name, "keyhold");
+        assert!(matches!(s.sms, SmsSettings::Outbox));
+        assert!(s.mail.smtp_url.is_none());
+    }
+
+    #[test]
+    fn production_requires_a_secret() {
+        let err = settings(&[]).unwrap_err();
+        assert_eq!(err.var, "APP_SECRET");
+        let err = settings(&[("APP_SECRET", "short")]).unwrap_err();
+        assert_eq!(err.var, "APP_SECRET");
+        assert!(settings(&[("APP_SECRET", &"s".repeat(32))]).is_ok());
+    }
+
+    #[test]
+    fn seed_variables_build_the_url() {
+        let s = settings(&[
+            DEV,
+            ("REDIS_HOST", "cache.internal"),
+            ("REDIS_PORT", "6380"),
+            ("REDIS_USERNAME", "app"),
+            ("REDIS_PASSWORD", "p@ss/word"),
+            ("REDIS_DB", "3"),
+            ("REDIS_SSL", "true"),
+        ])
+        .unwrap();
+        assert_eq!(s.redis.connection_url().expose_secret(), "rediss://app:p%40ss%2Fword@cache.internal:6380/3");
+        assert_eq!(s.redis.display_target(), "cache.internal:6380/3");
+    }
+
+    #[test]
+    fn redis_url_overrides_the_parts() {
+        let s = settings(&[DEV, ("REDIS_HOST", "ignored"), ("REDIS_URL", "redis://:pw@10.0.0.5:7000/2")]).unwrap();
+        assert_eq!(s.redis.connection_url().expose_secret(), "redis://:pw@10.0.0.5:7000/2");
+        assert_eq!(s.redis.display_target(), "redis://10.0.0.5:7000/2");
+    }
+
+    #[test]
+    fn bad_values_name_the_variable() {
+        for (var, value) in [
+            ("REDIS_PORT", "sixty"),
+            ("REDIS_DB", "300"),
+            ("REDIS_SSL", "maybe"),
+            ("REDIS_CACHE_TTL", "0"),
+            ("REDIS_ERROR_TTL", "-5"),
+            ("REDIS_URL", "http://x"),
+            ("SMTP_URL", "ftp://x"),
+            ("APP_URL", "not a url"),
+            ("APP_ENV", "staging"),
+            ("ADMIN_EMAILS", "ok@example.com,nope"),
+            ("SMS_PROVIDER", "pigeon"),
+        ] {
+            let err = settings(&[DEV, (var, value)]).unwrap_err();
+            assert_eq!(err.var, var, "{var}={value}");
+            assert!(err.to_string().contains(var));
+        }
+    }
+
+    #[test]
+    fn twilio_needs_credentials() {
+        let err = settings(&[DEV, ("SMS_PROVIDER", "twilio")]).unwrap_err();
+        assert_eq!(err.var, "TWILIO_ACCOUNT_SID");
+    }
+
+    #[test]
+    fn debug_output_has_no_secrets() {
+        let s = settings(&[
+            ("APP_SECRET", "super-secret-value-that-is-long-enough"),
+            ("REDIS_PASSWORD", "hunter2-redis"),
+            ("REDIS_URL", "redis://:hunter3@h:1/0"),
+            ("SMTP_URL", "smtp://u:hunter4@mail:25"),
+            ("SMS_PROVIDER", "twilio"),
+            ("TWILIO_ACCOUNT_SID", "AC1"),
+            ("TWILIO_AUTH_TOKEN", "hunter5"),
+            ("SMS_FROM", "+15550000"),
+        ])
+        .unwrap();
+        let printed = format!("{s:?}");
+        for secret in ["super-secret", "hunter2", "hunter3", "hunter4", "hunter5"] {
+            assert!(!printed.contains(secret), "{secret} leaked: {printed}");
+        }
+    }
+}

@@ -1,0 +1,56 @@
+//! Parse-don't-validate types shared by the server and the browser.
+//!
+//! Every type has a private field and a `parse` constructor, so a value of the
+//! type is proof that the input was checked. The messages in [`ParseError`] are
+//! written for the person who typed the value.
+
+mod choice;
+mod code;
+mod delivery;
+mod email;
+mod name;
+mod password;
+mod phone;
+mod purpose;
+mod role;
+mod username;
+
+pub use code::VerificationCode;
+pub use delivery::DeliveryMethod;
+pub use email::Email;
+pub use name::PersonName;
+pub use password::Password;
+pub use phone::Phone;
+pub use purpose::Purpose;
+pub use role::Role;
+pub use username::Username;
+
+/// Why a value was refused. `Display` is the message shown next to the field.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum ParseError {
+    #[error("This field is required.")]
+    Required,
+    #[error("Use at most {max} characters.")]
+    TooLong { max: usize },
+    #[error("Use at least {min} characters.")]
+    TooShort { min: usize },
+    #[error("Enter a valid email address, like name@example.com.")]
+    Email,
+    #[error("Use 3–32 lowercase letters, digits, dots, dashes or underscores, starting with a letter or digit.")]
+    Username,
+    #[error("Enter a phone number of 7 to 15 digits, optionally starting with +.")]
+    Phone,
+    #[error("Enter the 6-digit code.")]
+    Code,
+    #[error("This password is too common. Choose one that is harder to guess.")]
+    CommonPassword,
+    #[error("Choose one of: {0}.")]
+    Choice(&'static str),
+    #[error("Remove control characters.")]
+    ControlCharacters,
+}
+
+/// Rejects ASCII and Unicode control characters (newlines included) in one-line fields.
+fn has_control_chars(s: &str) -> bool {
+    s.chars().any(char::is_control)
+}

@@ -1,0 +1,62 @@
+use super::{ParseError, has_control_chars};
+use serde::{Deserialize, Serialize};
+use std::fmt;
+
+/// A person's display name: 1–100 characters, no control characters.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(try_from = "String", into = "String")]
+pub struct PersonName(String);
+
+impl PersonName {
+    pub const MAX_LEN: usize = 100;
+
+    pub fn parse(input: &str) -> Result<Self, ParseError> {
+        let s = input.trim();
+        if s.is_empty() {
+            return Err(ParseError::Required);
+        }
+        if s.chars().count() > Self::MAX_LEN {
+            return Err(ParseError::TooLong { max: Self::MAX_LEN });
+        }
+        if has_control_chars(s) {
+            return Err(ParseError::ControlCharacters);
+        }
+        Ok(Self(s.to_owned()))
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Display for PersonName {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl TryFrom<String> for PersonName {
+    type Error = ParseError;
+    fn try_from(value: String) -> Result<Self, Self::Error> {
+        Self::parse(&value)
+    }
+}
+
+impl From<PersonName> for String {
+    fn from(value: PersonName) -> Self {
+        value.0
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn trims_and_limits() {
+        assert_eq!(PersonName::parse("  Ann Lee ").unwrap().as_str(), "Ann Lee");
+        assert_eq!(PersonName::parse(" "), Err(ParseError::Required));
+        assert!(PersonName::parse(&"x".repeat(101)).is_err());
+        assert_eq!(PersonName::parse("a\u{0}b"), Err(ParseError::ControlCharacters));
+    }
+}

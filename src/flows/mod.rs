@@ -1,0 +1,160 @@
+//! The account flows, independent of HTTP: parse input, talk to the stores,
+//! send messages. Server functions and the JSON API both call these.
+
+pub mod login;
+pub mod registration;
+pub mod username;
+
+use crate::config::Settings;
+use crate::connections::{self, RedisHealth};
+use crate::domain::ParseError;
+use crate::notify::{Channels, DeliveryError, Notifier};
+use crate::passwords::HashError;
+use crate::store::StoreError;
+use crate::store::errors::{ErrorKind, ErrorRecorder};
+use redis::aio::ConnectionManager;
+use std::sync::Arc;
+
+/// Everything a flow needs, cheap to clone.
+#[derive(Clone)]
+pub struct Core {
+    pub settings: Arc<Settings>,
+    pub redis: ConnectionManager,
+    pub health: RedisHealth,
+    pub errors: ErrorRecorder,
+    pub notifier: Arc<dyn Notifier>,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum CoreError {
+    #[error(transparent)]
+    Connect(#[from] connections::ConnectError),
+    #[error("could not set up message delivery")]
+    Delivery(#[from] DeliveryError),
+}
+
+impl Core {
+    pub fn new(settings: Settings) -> Result<Self, CoreError> {
+        let redis = connections::data_connection(&settings.redis)?;
+        let notifier: Arc<dyn Notifier> = Arc::new(Channels::from_settings(&settings)?);
+        let errors =
+            ErrorRecorder::new(redis.clone(), &settings.service_name, settings.ttl.error, settings.ttl.error_index);
+        Ok(Self { settings: Arc::new(settings), redis, health: RedisHealth::default(), errors, notifier })
+    }
+}
+
+/// One message per field that failed to parse, in form order.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct FieldErrors(pub Vec<(&'static str, String)>);
+
+impl FieldErrors {
+    pub fn add(&mut self, field: &'static str, error: impl ToString) {
+        if !self.0.iter().any(|(f, _)| *f == field) {
+            self.0.push((field, error.to_string()));
+        }
+    }
+
+    /// Keeps the value when it parsed, records the error otherwise.
+    pub fn check<T>(&mut self, field: &'static str, parsed: Result<T, ParseError>) -> Option<T> {
+        parsed.map_err(|e| self.add(field, e)).ok()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+
+    pub fn single(field: &'static str, error: impl ToString) -> Self {
+        let mut errors = Self::default();
+        errors.add(field, error);
+        errors
+    }
+
+    pub fn into_result(self) -> Result<(), FlowError> {
+        if self.is_empty() { Ok(()) } else { Err(FlowError::Invalid(self)) }
+    }
+}
+
+/// Why a flow did not succeed. `code()` is the stable name clients see.
+#[derive(Debug, thiserror::Error)]
+pub enum FlowError {
+    #[error("invalid input in {}", .0.0.iter().map(|(f, _)| *f).collect::<Vec<_>>().join(", "))]
+    Invalid(FieldErrors),
+    #[error("wrong verification code")]
+    WrongCode { attempts_left: u32 },
+    #[error("verification code used up by wrong attempts")]
+    CodeExhausted,
+    #[error("verification code expired")]
+    Expired,
+    #[error("an account with this email or username already exists")]
+    AccountExists,
+    #[error("too many requests")]
+    Throttled { retry_after: u64 },
+    #[error("invalid credentials")]
+    InvalidCredentials,
+    #[error("message delivery failed")]
+    DeliveryFailed(#[source] DeliveryError),
+    #[error("redis is unavailable")]
+    Unavailable(#[source] StoreError),
+    #[error("unexpected failure while {context}")]
+    Unexpected {
+        context: &'static str,
+        #[source]
+        source: Box<dyn std::error::Error + Send + Sync>,
+    },
+}
+
+impl From<StoreError> for FlowError {
+    fn from(err: StoreError) -> Self {
+        if err.is_unavailable() {
+            FlowError::Unavailable(err)
+        } else {
+            FlowError::Unexpected { context: "talking to redis", source: Box::new(err) }
+        }
+    }
+}
+
+impl From<HashError> for FlowError {
+    fn from(err: HashError) -> Self {
+        FlowError::Unexpected { context: "hashing a password", source: Box::new(err) }
+    }
+}
+
+impl FlowError {
+    /// Stable, machine-readable name.
+    pub fn code(&self) -> &'static str {
+        match self {
+            FlowError::Invalid(_) => "invalid_input",
+            FlowError::WrongCode { .. } => "invalid_code",
+            FlowError::CodeExhausted => "code_exhausted",
+            FlowError::Expired => "code_expired",
+            FlowError::AccountExists => "user_exists",
+            FlowError::Throttled { .. } => "too_many_requests",
+            FlowError::InvalidCredentials => "invalid_credentials",
+            FlowError::DeliveryFailed(_) => "delivery_failed",
+            FlowError::Unavailable(_) => "service_unavailable",
+            FlowError::Unexpected { .. } => "internal_error",
+        }
+    }
+
+    /// The type under which the error is recorded, if it is worth recording.
+    /// Redis outages are not: the recorder needs Redis, and logs have them.
+    pub fn record_kind(&self) -> Option<ErrorKind> {
+        match self {
+            FlowError::Invalid(_)
+            | FlowError::WrongCode { .. }
+            | FlowError::CodeExhausted
+            | FlowError::Expired
+            | FlowError::AccountExists => Some(ErrorKind::Validation),
+            FlowError::Throttled { .. } | FlowError::InvalidCredentials => Some(ErrorKind::Auth),
+            FlowError::DeliveryFailed(e) if e.is_email() => Some(ErrorKind::Email),
+            FlowError::DeliveryFailed(_) => Some(ErrorKind::Sms),
+            FlowError::Unexpected { .. } => Some(ErrorKind::Internal),
+            FlowError::Unavailable(_) => None,
+        }
+    }
+}
+
+/// Seconds since the Unix epoch.
+pub(crate) fn unix_now() -> i64 {
+    chrono::Utc::now().timestamp()
+}

@@ -1,0 +1,349 @@
+//! Registration with a verification code (seeds 000 and 004): start, resend,
+//! verify by code or magic link.
+
+use super::{Core, FieldErrors, FlowError, unix_now};
+use crate::domain::{DeliveryMethod, Email, Password, PersonName, Phone, Purpose, Role, Username, VerificationCode};
+use crate::notify::{Message, templates};
+use crate::passwords;
+use crate::store::accounts;
+use crate::store::pending::{
+    self, AttemptOutcome, Candidate, CompleteOutcome, IssueOutcome, IssueRequest, Registration,
+};
+use subtle::ConstantTimeEq;
+use uuid::Uuid;
+
+/// What the form or the API sent, unparsed. `Debug` leaves out the password.
+#[derive(Clone, Default)]
+pub struct RegistrationInput {
+    pub name: String,
+    /// Optional for API clients: derived from the email when absent.
+    pub username: Option<String>,
+    pub email: String,
+    pub phone: Option<String>,
+    pub password: String,
+    pub delivery_method: String,
+    pub role: Option<String>,
+    /// JSON object, stored as text.
+    pub preferences: Option<serde_json::Value>,
+    pub address: Option<String>,
+}
+
+impl std::fmt::Debug for RegistrationInput {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("RegistrationInput")
+            .field("username", &self.username)
+            .field("email", &self.email)
+            .field("delivery_method", &self.delivery_method)
+            .finish_non_exhaustive()
+    }
+}
+
+/// Where the code went. Identical for new and already-registered addresses.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CodeSent {
+    pub email: Email,
+    pub method: DeliveryMethod,
+    pub expires_in_minutes: u64,
+}
+
+const MAX_ADDRESS_LEN: usize = 300;
+const MAX_PREFERENCES_LEN: usize = 2_000;
+
+struct Parsed {
+    name: PersonName,
+    username: Option<Username>,
+    email: Email,
+    phone: Option<Phone>,
+    method: DeliveryMethod,
+    role: Role,
+    preferences: Option<String>,
+    address: Option<String>,
+}
+
+fn parse(input: &RegistrationInput, password_raw: &str) -> Result<(Parsed, Password), FlowError> {
+    let mut errors = FieldErrors::default();
+    let name = errors.check("name", PersonName::parse(&input.name));
+    let username = match input.username.as_deref().map(str::trim).filter(|u| !u.is_empty()) {
+        Some(u) => errors.check("username", Username::parse(u)).map(Some),
+        None => Some(None),
+    };
+    let email = errors.check("email", Email::parse(&input.email));
+    let phone = errors.check("phone", Phone::parse_optional(input.phone.as_deref().unwrap_or_default()));
+    let password = errors.check("password", Password::parse_new(password_raw));
+    let method = errors.check("delivery_method", DeliveryMethod::parse(&input.delivery_method));
+    let role = match input.role.as_deref().map(str::trim).filter(|r| !r.is_empty()) {
+        Some(r) => errors.check("role", Role::parse_self_service(r)),
+        None => Some(Role::Consumer),
+    };
+    if method == Some(DeliveryMethod::Sms) && phone == Some(None) {
+        errors.add("phone", "Enter a phone number to receive the code by SMS.");
+    }
+    let preferences = match &input.preferences {
+        None | Some(serde_json::Value::Null) => Some(None),
+        Some(v @ serde_json::Value::Object(_)) => {
+            let text = v.to_string();
+            if text.len() > MAX_PREFERENCES_LEN {
+                errors.add("preferences", format!("Keep preferences under {MAX_PREFERENCES_LEN} characters."));
+            }
+            Some(Some(text))
+        }
+        Some(_) => {
+            errors.add("preferences", "Preferences must be a JSON object.");
+            None
+        }
+    };
+    let address = match input.address.as_deref().map(str::trim).filter(|a| !a.is_empty()) {
+        Some(a) if a.chars().count() > MAX_ADDRESS_LEN => {
+            errors.add("address", format!("Use at most {MAX_ADDRESS_LEN} characters."));
+            None
+        }
+        Some(a) => Some(Some(a.to_owned())),
+        None => Some(None),
+    };
+    match (name, username, email, phone, password, method, role, preferences, address) {
+        (
+            Some(name),
+            Some(username),
+            Some(email),
+            Some(phone),
+            Some(password),
+            Some(method),
+            Some(role),
+            Some(preferences),
+            Some(address),
+        ) if errors.is_empty() => {
+            Ok((Parsed { name, username, email, phone, method, role, preferences, address }, password))
+        }
+        _ => Err(FlowError::Invalid(errors)),
+    }
+}
+
+/// Checks the form, stores the pending registration and sends the code.
+/// An address that already has an account gets the same answer; its owner
+/// gets a warning email instead of a code.
+pub async fn start(core: &Core, input: RegistrationInput) -> Result<CodeSent, FlowError> {
+    let (parsed, password) = parse(&input, &input.password)?;
+    // Hash before any lookup so that every path costs the same.
+    let password_hash = passwords::hash(password).await?;
+
+    let probe = parsed.username.clone().unwrap_or_else(|| Username::suggest_from(parsed.email.local_part()));
+    let (email_taken, username_free) = accounts::registration_check(&core.redis, &parsed.email, &probe).await?;
+    let username = match (&parsed.username, username_free) {
+        (Some(_), false) => {
+            return Err(FlowError::Invalid(FieldErrors::single("username", "This username is taken.")));
+        }
+        (_, true) => probe,
+        (None, false) => free_username_like(core, &probe).await?,
+    };
+
+    let registration = Registration {
+        name: parsed.name.to_string(),
+        email: parsed.email.clone(),
+        phone: parsed.phone.as_ref().map(ToString::to_string),
+        password_hash: password_hash.clone(),
+        preferences: parsed.preferences,
+        address: parsed.address,
+    };
+    let candidate = Candidate {
+        username,
+        role: parsed.role.to_string(),
+        validation_token: passwords::random_token(25),
+        password_hash,
+        email: parsed.email.clone(),
+    };
+    let outcome = pending::issue_code(
+        &core.redis,
+        IssueRequest {
+            registration: Some((&registration, &candidate)),
+            ..issue_request(core, &parsed.email, parsed.method)
+        },
+    )
+    .await?;
+    let phone = parsed.phone.as_ref().map(Phone::as_str);
+    deliver(core, &parsed.email, parsed.method, phone, &candidate.validation_token, email_taken, outcome).await
+}
+
+/// Sends a fresh code for a registration in progress; the old one dies.
+pub async fn resend(core: &Core, email: &str) -> Result<CodeSent, FlowError> {
+    let email = Email::parse(email).map_err(|e| FlowError::Invalid(FieldErrors::single("email", e)))?;
+    let (guard, candidate) = pending::registration_state(&core.redis, &email).await?;
+    let (Some(guard), Some(candidate)) = (guard, candidate) else {
+        return Err(FlowError::Expired);
+    };
+    let (method, phone) = pending::live_delivery(&core.redis, Purpose::FinishRegistration, &email, &guard.code).await?;
+    let method = method.unwrap_or(DeliveryMethod::Email);
+    let email_taken = accounts::find_id(&core.redis, &accounts::LoginName::Email(email.clone())).await?.is_some();
+    let outcome = pending::issue_code(&core.redis, issue_request(core, &email, method)).await?;
+    deliver(core, &email, method, phone.as_deref(), &candidate.validation_token, email_taken, outcome).await
+}
+
+fn issue_request<'a>(core: &Core, email: &'a Email, method: DeliveryMethod) -> IssueRequest<'a> {
+    let s = &core.settings;
+    IssueRequest {
+        purpose: Purpose::FinishRegistration,
+        email,
+        method,
+        registration: None,
+        now: unix_now(),
+        ttl: s.ttl.verification,
+        candidate_ttl: s.ttl.user_candidate,
+        cooldown: s.limits.resend_cooldown,
+        max_sends: s.limits.code_sends,
+    }
+}
+
+async fn deliver(
+    core: &Core,
+    email: &Email,
+    method: DeliveryMethod,
+    phone: Option<&str>,
+    token: &str,
+    email_taken: bool,
+    outcome: IssueOutcome,
+) -> Result<CodeSent, FlowError> {
+    let code = match outcome {
+        IssueOutcome::Issued { code, .. } => code,
+        IssueOutcome::Cooldown { retry_after } | IssueOutcome::TooManySends { retry_after } => {
+            return Err(FlowError::Throttled { retry_after });
+        }
+        IssueOutcome::Expired => return Err(FlowError::Expired),
+    };
+    let s = &core.settings;
+    let message = if email_taken {
+        let mut login = s.app_url.clone();
+        login.set_path("/login");
+        Message::Email(templates::already_registered(email, login.as_str()))
+    } else {
+        match (method, phone) {
+            (DeliveryMethod::Sms, Some(phone)) => Message::Sms(templates::code_sms(phone, &code, s.ttl.verification)),
+            _ => {
+                let link = templates::magic_link(&s.app_url, email, token);
+                Message::Email(templates::registration_code(email, &code, &link, s.ttl.verification))
+            }
+        }
+    };
+    if let Err(err) = core.notifier.send(message).await {
+        // Leave nothing behind: the person starts again with a clean slate.
+        pending::discard(&core.redis, Purpose::FinishRegistration, email, &code).await?;
+        return Err(FlowError::DeliveryFailed(err));
+    }
+    Ok(CodeSent { email: email.clone(), method, expires_in_minutes: s.ttl.verification.div_ceil(60) })
+}
+
+/// `base`, or `base` with the first free numeric suffix among a few random ones.
+async fn free_username_like(core: &Core, base: &Username) -> Result<Username, FlowError> {
+    use rand::Rng;
+    let candidates: Vec<Username> = {
+        let mut rng = rand::rng();
+        (0..8).map(|_| base.with_suffix(rng.random_range(1..100_000))).collect()
+    };
+    let free = accounts::usernames_available(&core.redis, &candidates).await?;
+    candidates
+        .into_iter()
+        .zip(free)
+        .find_map(|(u, free)| free.then_some(u))
+        .ok_or(FlowError::Invalid(FieldErrors::single("username", "Choose a username.")))
+}
+
+/// How a pending registration is proven: the code, or the magic-link token.
+pub enum Proof<'a> {
+    Code(&'a str),
+    Token(&'a str),
+}
+
+enum Checked<'a> {
+    Code(VerificationCode),
+    Token(&'a str),
+}
+
+/// Verifies the proof and creates the account; returns its id.
+pub async fn complete(core: &Core, email: &str, proof: Proof<'_>) -> Result<Uuid, FlowError> {
+    let mut errors = FieldErrors::default();
+    let email = errors.check("email", Email::parse(email));
+    let proof = match proof {
+        Proof::Code(c) => errors.check("code", VerificationCode::parse(c)).map(Checked::Code),
+        Proof::Token(t) if !t.is_empty() && t.len() <= 64 => Some(Checked::Token(t)),
+        Proof::Token(_) => {
+            errors.add("token", "This link is not valid.");
+            None
+        }
+    };
+    let (Some(email), Some(proof)) = (email, proof) else {
+        return Err(FlowError::Invalid(errors));
+    };
+    let max_attempts = core.settings.limits.code_attempts;
+    for _ in 0..5 {
+        let (guard, candidate) = pending::registration_state(&core.redis, &email).await?;
+        let (Some(guard), Some(candidate)) = (guard, candidate) else {
+            return Err(FlowError::Expired);
+        };
+        if guard.attempts >= max_attempts {
+            return Err(FlowError::CodeExhausted);
+        }
+        let matches: bool = match &proof {
+            Checked::Code(code) => code.expose().as_bytes().ct_eq(guard.code.as_bytes()).into(),
+            Checked::Token(token) => token.as_bytes().ct_eq(candidate.validation_token.as_bytes()).into(),
+        };
+        if !matches {
+            match pending::fail_attempt(&core.redis, Purpose::FinishRegistration, &email, &guard.code, max_attempts)
+                .await?
+            {
+                AttemptOutcome::Wrong { attempts_left } => return Err(FlowError::WrongCode { attempts_left }),
+                AttemptOutcome::Exhausted => return Err(FlowError::CodeExhausted),
+                AttemptOutcome::Expired => return Err(FlowError::Expired),
+                AttemptOutcome::Stale => continue,
+            }
+        }
+        let user_id = Uuid::now_v7();
+        let now = chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Secs, true);
+        match pending::complete_registration(
+            &core.redis,
+            &email,
+            &guard.code,
+            &candidate.username,
+            user_id,
+            &now,
+            max_attempts,
+        )
+        .await?
+        {
+            CompleteOutcome::Created => return Ok(user_id),
+            CompleteOutcome::Taken => return Err(FlowError::AccountExists),
+            CompleteOutcome::Exhausted => return Err(FlowError::CodeExhausted),
+            CompleteOutcome::Expired => return Err(FlowError::Expired),
+            CompleteOutcome::Stale => continue,
+        }
+    }
+    Err(FlowError::Expired)
+}
+
+/// What the verify page shows about a pending registration.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PendingStatus {
+    /// A code can still be entered.
+    pub live: bool,
+    /// Seconds until "send a new code" works again (0 = now).
+    pub resend_in: u64,
+    pub sends_left: u32,
+    pub attempts_left: u32,
+    pub expires_in: u64,
+}
+
+pub async fn status(core: &Core, email: &str) -> Result<PendingStatus, FlowError> {
+    let email = Email::parse(email).map_err(|e| FlowError::Invalid(FieldErrors::single("email", e)))?;
+    let guard = pending::guard(&core.redis, Purpose::FinishRegistration, &email).await?;
+    let limits = &core.settings.limits;
+    Ok(match guard {
+        None => PendingStatus { live: false, resend_in: 0, sends_left: 0, attempts_left: 0, expires_in: 0 },
+        Some(g) => {
+            let since = (unix_now() - g.sent_at).max(0) as u64;
+            PendingStatus {
+                live: g.attempts < limits.code_attempts,
+                resend_in: limits.resend_cooldown.saturating_sub(since),
+                sends_left: limits.code_sends.saturating_sub(g.sends),
+                attempts_left: limits.code_attempts.saturating_sub(g.attempts),
+                expires_in: g.ttl.max(0) as u64,
+            }
+        }
+    })
+}

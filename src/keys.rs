@@ -1,0 +1,244 @@
+//! The Redis schema: every key Keyhold reads or writes is formatted here and
+//! nowhere else, with the TTL that goes with it. Key names follow the source
+//! schemas exactly (see the README's "Redis schema" table).
+
+use crate::domain::{Email, Purpose, Username};
+use chrono::{DateTime, NaiveDate, SecondsFormat, Utc};
+use std::fmt::Display;
+use std::net::IpAddr;
+
+// ---- TTLs (seconds) -------------------------------------------------------
+
+/// Cookie sessions (`{session_id}`), renewed on activity.
+pub const SESSION_TTL: u64 = 86_400;
+/// `user_candidate:{email}`: the seed kept these forever; a day is plenty for
+/// a person to find the email, and anonymous input must not grow unbounded.
+pub const USER_CANDIDATE_TTL: u64 = 86_400;
+/// `registration:…`, `verification:…` and `verification_guard:…`.
+pub const VERIFICATION_TTL: u64 = 600;
+/// Window of the `username_status_req:{ip_addr}` counter.
+pub const USERNAME_STATUS_WINDOW: u64 = 60;
+/// Default of `REDIS_CACHE_TTL` for `user:{userId}`.
+pub const USER_CACHE_TTL: u64 = 3_600;
+/// Default of `REDIS_ERROR_TTL` for `error:{service}:{type}:{timestamp}:{id}`.
+pub const ERROR_TTL: u64 = 604_800;
+/// Default of `REDIS_ERROR_INDEX_TTL` for the error index and counters.
+pub const ERROR_INDEX_TTL: u64 = 2_592_000;
+/// `login_fail:{account_or_ip}` window.
+pub const LOGIN_FAIL_TTL: u64 = 900;
+/// `idempotency:{user_id}:{key}`.
+pub const IDEMPOTENCY_TTL: u64 = 86_400;
+
+// ---- seed 000 -------------------------------------------------------------
+
+/// `upload_request:{user_id}:{object_key}`
+pub fn upload_request(user_id: impl Display, object_key: impl Display) -> String {
+    format!("upload_request:{user_id}:{object_key}")
+}
+
+/// `user_candidate:{email}`
+pub fn user_candidate(email: &Email) -> String {
+    format!("user_candidate:{email}")
+}
+
+/// `username_status_req:{ip_addr}`
+pub fn username_status_req(ip: IpAddr) -> String {
+    format!("username_status_req:{ip}")
+}
+
+/// `payment:{payment_id}`
+pub fn payment(payment_id: impl Display) -> String {
+    format!("payment:{payment_id}")
+}
+
+// ---- seed 003 -------------------------------------------------------------
+
+/// `user:{userId}`: the cache-aside view of an account.
+pub fn user_cache(user_id: impl Display) -> String {
+    format!("user:{user_id}")
+}
+
+/// `token:blacklist:{tokenId}`
+pub fn token_blacklist(token_id: impl Display) -> String {
+    format!("token:blacklist:{token_id}")
+}
+
+/// `error:{service}:{type}:{timestamp}:{id}` with an RFC 3339 UTC timestamp to
+/// the second, e.g. `error:user-service:validation:2025-01-15T10:30:00Z:abc123`.
+pub fn error(service: &str, kind: &str, at: DateTime<Utc>, id: &str) -> String {
+    format!("error:{service}:{kind}:{}:{id}", error_timestamp(at))
+}
+
+/// `error:index:{service}:{date}` (UTC day).
+pub fn error_index(service: &str, date: NaiveDate) -> String {
+    format!("error:index:{service}:{}", date.format("%Y-%m-%d"))
+}
+
+/// `error:count:{service}:{type}:{date}` (UTC day).
+pub fn error_count(service: &str, kind: &str, date: NaiveDate) -> String {
+    format!("error:count:{service}:{kind}:{}", date.format("%Y-%m-%d"))
+}
+
+/// The timestamp format shared by error keys and error records.
+pub fn error_timestamp(at: DateTime<Utc>) -> String {
+    at.to_rfc3339_opts(SecondsFormat::Secs, true)
+}
+
+// ---- seed 004 -------------------------------------------------------------
+
+/// `registration:{email}:{code}`
+pub fn registration(email: &Email, code: &str) -> String {
+    format!("registration:{email}:{code}")
+}
+
+/// `verification:{purpose}:{email}:{code}`
+pub fn verification(purpose: Purpose, email: &Email, code: &str) -> String {
+    format!("verification:{purpose}:{email}:{code}")
+}
+
+// ---- Keyhold's own --------------------------------------------------------
+
+/// `account:{user_id}`: the durable account HASH.
+pub fn account(user_id: impl Display) -> String {
+    format!("account:{user_id}")
+}
+
+/// `account:email:{email}` → user id.
+pub fn account_by_email(email: &Email) -> String {
+    format!("account:email:{email}")
+}
+
+/// `account:username:{username}` → user id.
+pub fn account_by_username(username: &Username) -> String {
+    format!("account:username:{username}")
+}
+
+/// `verification_guard:{purpose}:{email}`: the one live code, its attempts
+/// and sends.
+pub fn verification_guard(purpose: Purpose, email: &Email) -> String {
+    format!("verification_guard:{purpose}:{email}")
+}
+
+/// `login_fail:{account_or_ip}`: an account id, an IP address, or the
+/// identifier typed for an account that does not exist.
+pub fn login_fail(account_or_ip: impl Display) -> String {
+    format!("login_fail:{account_or_ip}")
+}
+
+/// `payments:user:{user_id}`
+pub fn payments_by_user(user_id: impl Display) -> String {
+    format!("payments:user:{user_id}")
+}
+
+/// `idempotency:{user_id}:{key}`
+pub fn idempotency(user_id: impl Display, key: &str) -> String {
+    format!("idempotency:{user_id}:{key}")
+}
+
+/// `files:user:{user_id}`
+pub fn files_by_user(user_id: impl Display) -> String {
+    format!("files:user:{user_id}")
+}
+
+/// `file:{object_key}`
+pub fn file(object_key: impl Display) -> String {
+    format!("file:{object_key}")
+}
+
+/// `upload_requests`: ZSET of upload request keys by start time.
+pub const UPLOAD_REQUESTS: &str = "upload_requests";
+
+/// `stats:cache`: HASH `hits misses`.
+pub const STATS_CACHE: &str = "stats:cache";
+
+/// `lock:job:{name}`
+pub fn job_lock(name: &str) -> String {
+    format!("lock:job:{name}")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use chrono::TimeZone;
+
+    fn email() -> Email {
+        Email::parse("anyemail@anyhost.ru").unwrap()
+    }
+
+    #[test]
+    fn error_keys_match_the_seed_examples() {
+        let at = Utc.with_ymd_and_hms(2025, 1, 15, 10, 30, 0).unwrap();
+        assert_eq!(
+            error("user-service", "validation", at, "abc123"),
+            "error:user-service:validation:2025-01-15T10:30:00Z:abc123"
+        );
+        assert_eq!(error_index("user-service", at.date_naive()), "error:index:user-service:2025-01-15");
+        assert_eq!(
+            error_count("user-service", "validation", at.date_naive()),
+            "error:count:user-service:validation:2025-01-15"
+        );
+    }
+
+    #[test]
+    fn error_timestamps_drop_subseconds() {
+        let at = Utc.with_ymd_and_hms(2025, 1, 15, 10, 30, 0).unwrap() + chrono::Duration::milliseconds(789);
+        assert_eq!(error_timestamp(at), "2025-01-15T10:30:00Z");
+    }
+
+    #[test]
+    fn seed_000_keys() {
+        assert_eq!(user_candidate(&email()), "user_candidate:anyemail@anyhost.ru");
+        assert_eq!(username_status_req("192.168.1.1".parse().unwrap()), "username_status_req:192.168.1.1");
+        assert_eq!(username_status_req("::1".parse().unwrap()), "username_status_req:::1");
+        assert_eq!(payment("e8ef9831-0279-4495-973b-c49d73dcaee0"), "payment:e8ef9831-0279-4495-973b-c49d73dcaee0");
+        assert_eq!(upload_request(7, "avatars/a.png"), "upload_request:7:avatars/a.png");
+    }
+
+    #[test]
+    fn seed_003_keys() {
+        assert_eq!(user_cache("42"), "user:42");
+        assert_eq!(token_blacklist("jti-1"), "token:blacklist:jti-1");
+    }
+
+    #[test]
+    fn seed_004_keys() {
+        assert_eq!(registration(&email(), "000000"), "registration:anyemail@anyhost.ru:000000");
+        assert_eq!(
+            verification(Purpose::FinishRegistration, &email(), "000000"),
+            "verification:finish_registration:anyemail@anyhost.ru:000000"
+        );
+        assert_eq!(
+            verification(Purpose::ForgotPassword, &email(), "123456"),
+            "verification:forgot_password:anyemail@anyhost.ru:123456"
+        );
+    }
+
+    #[test]
+    fn keyhold_keys() {
+        let user = Username::parse("anyuser").unwrap();
+        assert_eq!(account("u1"), "account:u1");
+        assert_eq!(account_by_email(&email()), "account:email:anyemail@anyhost.ru");
+        assert_eq!(account_by_username(&user), "account:username:anyuser");
+        assert_eq!(
+            verification_guard(Purpose::ChangePassword, &email()),
+            "verification_guard:change_password:anyemail@anyhost.ru"
+        );
+        assert_eq!(login_fail("10.0.0.1"), "login_fail:10.0.0.1");
+        assert_eq!(payments_by_user("u1"), "payments:user:u1");
+        assert_eq!(idempotency("u1", "k"), "idempotency:u1:k");
+        assert_eq!(files_by_user("u1"), "files:user:u1");
+        assert_eq!(file("u1/x"), "file:u1/x");
+        assert_eq!(job_lock("check_current_user_uploads"), "lock:job:check_current_user_uploads");
+        assert_eq!(STATS_CACHE, "stats:cache");
+        assert_eq!(UPLOAD_REQUESTS, "upload_requests");
+    }
+
+    #[test]
+    fn ttls_match_the_schema() {
+        assert_eq!(SESSION_TTL, 86_400);
+        assert_eq!(VERIFICATION_TTL, 600);
+        assert_eq!(USER_CACHE_TTL, 3_600);
+        assert_eq!(ERROR_TTL, 604_800);
+        assert_eq!(ERROR_INDEX_TTL, 2_592_000);
+    }
+}

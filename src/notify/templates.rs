@@ -1,0 +1,101 @@
+//! The words of every message Keyhold sends.
+
+use super::{EmailMessage, SmsMessage};
+use crate::domain::Email;
+use url::Url;
+
+/// Minutes a code stays valid, as shown to people.
+fn minutes(ttl_secs: u64) -> u64 {
+    ttl_secs.div_ceil(60)
+}
+
+/// `/verify/link?email=…&token=…` on the public URL.
+pub fn magic_link(app_url: &Url, email: &Email, token: &str) -> String {
+    let mut url = app_url.clone();
+    url.set_path("/verify/link");
+    url.query_pairs_mut().clear().append_pair("email", email.as_str()).append_pair("token", token);
+    url.to_string()
+}
+
+fn escape_html(s: &str) -> String {
+    s.replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;").replace('"', "&quot;")
+}
+
+fn html_page(body: &str) -> String {
+    format!(
+        "<!doctype html><html><body style=\"font-family:system-ui,sans-serif;line-height:1.5;color:#1f2330\">\
+         {body}<p style=\"color:#5b6170;font-size:13px\">Keyhold</p></body></html>"
+    )
+}
+
+pub fn registration_code(to: &Email, code: &str, link: &str, ttl_secs: u64) -> EmailMessage {
+    let mins = minutes(ttl_secs);
+    let link_html = escape_html(link);
+    EmailMessage {
+        to: to.to_string(),
+        subject: "Your Keyhold verification code".to_owned(),
+        text: format!(
+            "Welcome to Keyhold!\n\nYour verification code is {code}\n\n\
+             Or confirm your address with this link:\n{link}\n\n\
+             The code and the link expire in {mins} minutes. \
+             If you did not sign up, ignore this email.\n"
+        ),
+        html: html_page(&format!(
+            "<h1 style=\"font-size:20px\">Welcome to Keyhold</h1>\
+             <p>Your verification code is</p>\
+             <p style=\"font-size:28px;font-weight:700;letter-spacing:4px\">{code}</p>\
+             <p>Or <a href=\"{link_html}\">confirm your address</a>.</p>\
+             <p>The code and the link expire in {mins} minutes. If you did not sign up, ignore this email.</p>"
+        )),
+    }
+}
+
+/// Sent instead of a code when the address already has an account, so the
+/// registration form never tells a stranger who is registered.
+pub fn already_registered(to: &Email, login_url: &str) -> EmailMessage {
+    let login_html = escape_html(login_url);
+    EmailMessage {
+        to: to.to_string(),
+        subject: "Someone tried to register with your address".to_owned(),
+        text: format!(
+            "Someone (maybe you) tried to create a Keyhold account with this email address, \
+             but it already has an account.\n\nIf it was you, log in instead: {login_url}\n\
+             If you forgot your password, use \"Forgot password\" on that page.\n\
+             If it was not you, you can ignore this email; nothing has changed.\n"
+        ),
+        html: html_page(&format!(
+            "<p>Someone (maybe you) tried to create a Keyhold account with this email address, \
+             but it already has an account.</p>\
+             <p>If it was you, <a href=\"{login_html}\">log in instead</a>. If you forgot your password, \
+             use “Forgot password” on that page.</p>\
+             <p>If it was not you, you can ignore this email; nothing has changed.</p>"
+        )),
+    }
+}
+
+pub fn code_sms(to: &str, code: &str, ttl_secs: u64) -> SmsMessage {
+    SmsMessage {
+        to: to.to_owned(),
+        body: format!("Your Keyhold code is {code}. It expires in {} minutes.", minutes(ttl_secs)),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn magic_links_encode_the_address() {
+        let email = Email::parse("a+b@example.com").unwrap();
+        let link = magic_link(&Url::parse("http://127.0.0.1:3000/").unwrap(), &email, "TOKEN");
+        assert_eq!(link, "http://127.0.0.1:3000/verify/link?email=a%2Bb%40example.com&token=TOKEN");
+    }
+
+    #[test]
+    fn code_email_carries_code_link_and_expiry() {
+        let email = Email::parse("a@example.com").unwrap();
+        let m = registration_code(&email, "123456", "http://x/verify/link?a=1&b=2", 600);
+        assert!(m.text.contains("123456") && m.text.contains("10 minutes"));
+        assert!(m.html.contains("http://x/verify/link?a=1&amp;b=2"));
+    }
+}

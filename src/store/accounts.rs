@@ -1,0 +1,180 @@
+//! `account:{user_id}` and its unique indexes `account:email:{email}` and
+//! `account:username:{username}`. Accounts are created by the registration
+//! script in [`super::pending`], which claims both indexes atomically.
+
+use super::{StoreError, StoreResult};
+use crate::domain::{Email, Role, Username};
+use crate::keys;
+use redis::AsyncCommands;
+use redis::aio::ConnectionManager;
+use std::collections::HashMap;
+use std::fmt;
+use uuid::Uuid;
+
+/// How a person names their account at login.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum LoginName {
+    Email(Email),
+    Username(Username),
+}
+
+impl LoginName {
+    /// An `@` means an email address; anything else is a username.
+    pub fn parse(input: &str) -> Option<Self> {
+        if input.contains('@') {
+            Email::parse(input).ok().map(Self::Email)
+        } else {
+            Username::parse(input).ok().map(Self::Username)
+        }
+    }
+
+    fn index_key(&self) -> String {
+        match self {
+            LoginName::Email(e) => keys::account_by_email(e),
+            LoginName::Username(u) => keys::account_by_username(u),
+        }
+    }
+
+    /// The normalised text, used as the throttle key for unknown accounts.
+    pub fn as_str(&self) -> &str {
+        match self {
+            LoginName::Email(e) => e.as_str(),
+            LoginName::Username(u) => u.as_str(),
+        }
+    }
+}
+
+/// A stored account. `Debug` leaves out the password hash.
+#[derive(Clone, PartialEq, Eq)]
+pub struct Account {
+    pub id: Uuid,
+    pub email: Email,
+    pub username: Username,
+    pub name: String,
+    pub phone: Option<String>,
+    pub role: Role,
+    pub password_hash: String,
+    /// Bumped when every session must end (password change or reset).
+    pub session_epoch: u64,
+    pub preferences: Option<String>,
+    pub address: Option<String>,
+    pub created_at: String,
+}
+
+impl fmt::Debug for Account {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Account")
+            .field("id", &self.id)
+            .field("email", &self.email)
+            .field("username", &self.username)
+            .field("role", &self.role)
+            .field("session_epoch", &self.session_epoch)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Account {
+    fn from_hash(key: &str, mut h: HashMap<String, String>) -> StoreResult<Self> {
+        let mut take = |field: &str| h.remove(field).filter(|v| !v.is_empty());
+        let missing = |field: &str| StoreError::corrupt(key, format!("missing or invalid `{field}`"));
+        Ok(Self {
+            id: take("id").and_then(|s| Uuid::parse_str(&s).ok()).ok_or_else(|| missing("id"))?,
+            email: take("email").and_then(|s| Email::parse(&s).ok()).ok_or_else(|| missing("email"))?,
+            username: take("username").and_then(|s| Username::parse(&s).ok()).ok_or_else(|| missing("username"))?,
+            name: take("name").unwrap_or_default(),
+            phone: take("phone"),
+            role: take("role").and_then(|s| Role::parse(&s).ok()).ok_or_else(|| missing("role"))?,
+            password_hash: take("password_hash").ok_or_else(|| missing("password_hash"))?,
+            session_epoch: take("session_epoch").and_then(|s| s.parse().ok()).unwrap_or(0),
+            preferences: take("preferences"),
+            address: take("address"),
+            created_at: take("created_at").unwrap_or_default(),
+        })
+    }
+}
+
+/// The account's id for a login name, if it exists.
+pub async fn find_id(conn: &ConnectionManager, name: &LoginName) -> StoreResult<Option<Uuid>> {
+    let mut conn = conn.clone();
+    let id: Option<String> = conn.get(name.index_key()).await?;
+    Ok(id.and_then(|s| Uuid::parse_str(&s).ok()))
+}
+
+pub async fn get(conn: &ConnectionManager, id: Uuid) -> StoreResult<Option<Account>> {
+    let key = keys::account(id);
+    let mut conn = conn.clone();
+    let h: HashMap<String, String> = conn.hgetall(&key).await?;
+    if h.is_empty() {
+        return Ok(None);
+    }
+    Account::from_hash(&key, h).map(Some)
+}
+
+/// Whether nobody holds this username.
+pub async fn username_available(conn: &ConnectionManager, username: &Username) -> StoreResult<bool> {
+    let mut conn = conn.clone();
+    let taken: bool = conn.exists(keys::account_by_username(username)).await?;
+    Ok(!taken)
+}
+
+/// Which of the candidates are free, in one round trip.
+pub async fn usernames_available(conn: &ConnectionManager, candidates: &[Username]) -> StoreResult<Vec<bool>> {
+    let mut conn = conn.clone();
+    let mut pipe = redis::pipe();
+    for u in candidates {
+        pipe.exists(keys::account_by_username(u));
+    }
+    let taken: Vec<bool> = pipe.query_async(&mut conn).await?;
+    Ok(taken.into_iter().map(|t| !t).collect())
+}
+
+/// Whether an account uses this email, and whether the username is free: one
+/// round trip for the registration form.
+pub async fn registration_check(
+    conn: &ConnectionManager,
+    email: &Email,
+    username: &Username,
+) -> StoreResult<(bool, bool)> {
+    let mut conn = conn.clone();
+    let (email_taken, username_taken): (bool, bool) = redis::pipe()
+        .exists(keys::account_by_email(email))
+        .exists(keys::account_by_username(username))
+        .query_async(&mut conn)
+        .await?;
+    Ok((email_taken, !username_taken))
+}
+
+/// Grants a role (used by the `ADMIN_EMAILS` setting and the admin CLI).
+pub async fn set_role(conn: &ConnectionManager, id: Uuid, role: Role) -> StoreResult<()> {
+    let mut conn = conn.clone();
+    let _: () = conn.hset(keys::account(id), "role", role.as_str()).await?;
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn login_names_choose_the_index_by_shape() {
+        assert_eq!(LoginName::parse("Ann@Example.com").unwrap().index_key(), "account:email:ann@example.com");
+        assert_eq!(LoginName::parse("Ann_Lee").unwrap().index_key(), "account:username:ann_lee");
+        assert_eq!(LoginName::parse("a b"), None);
+    }
+
+    #[test]
+    fn debug_leaves_out_the_hash() {
+        let h: HashMap<String, String> = [
+            ("id", "0190f3a0-0000-7000-8000-000000000000"),
+            ("email", "a@b.io"),
+            ("username", "ann"),
+            ("role", "consumer"),
+            ("password_hash", "$argon2id$secret"),
+        ]
+        .into_iter()
+        .map(|(k, v)| (k.to_owned(), v.to_owned()))
+        .collect();
+        let account = Account::from_hash("account:x", h).unwrap();
+        assert!(!format!("{account:?}").contains("argon2"));
+    }
+}

@@ -1,0 +1,62 @@
+-- Issues a new verification code, killing the previous one, in one step.
+-- KEYS[1] verification_guard   KEYS[2] old verification   KEYS[3] old registration
+-- KEYS[4] new verification     KEYS[5] new registration   KEYS[6] user_candidate
+-- ARGV[1] code the caller saw in the guard ('' = none)   ARGV[2] new code
+-- ARGV[3] now (unix s)   ARGV[4] resend cooldown   ARGV[5] max sends
+-- ARGV[6] ttl   ARGV[7] candidate ttl   ARGV[8] 'start' | 'resend'
+-- ARGV[9] '1' when registration data belongs to the code (it must exist on resend)
+-- ARGV[10..] three field lists, each a count n then n field/value pairs:
+--   verification, registration, candidate (the last two empty when not used)
+-- Returns {status, n}: ok/sends, cooldown/wait, too_many/wait, expired, retry.
+local current = redis.call('HGET', KEYS[1], 'code') or ''
+if current ~= ARGV[1] then return {'retry', 0} end
+local now, ttl = tonumber(ARGV[3]), tonumber(ARGV[6])
+local sends = 0
+if current ~= '' then
+  sends = tonumber(redis.call('HGET', KEYS[1], 'sends') or '0')
+  local wait = tonumber(redis.call('HGET', KEYS[1], 'sent_at') or '0') + tonumber(ARGV[4]) - now
+  if wait > 0 then return {'cooldown', wait} end
+  if sends >= tonumber(ARGV[5]) then
+    return {'too_many', math.max(redis.call('TTL', KEYS[1]), 1)}
+  end
+end
+
+local function fields(at)
+  local n = tonumber(ARGV[at])
+  local list = {}
+  for i = 1, n * 2 do list[i] = ARGV[at + i] end
+  return list, at + 1 + n * 2
+end
+local verification, at = fields(10)
+local registration, at2 = fields(at)
+local candidate = fields(at2)
+
+if ARGV[8] == 'resend' then
+  if current == '' then return {'expired', 0} end
+  if ARGV[9] == '1' then
+    -- the registration data moves to the new code
+    if redis.call('EXISTS', KEYS[3]) == 0 then return {'expired', 0} end
+    redis.call('RENAME', KEYS[3], KEYS[5])
+    redis.call('EXPIRE', KEYS[5], ttl)
+  end
+else
+  if current ~= '' then redis.call('DEL', KEYS[2], KEYS[3]) end
+  redis.call('DEL', KEYS[5])
+  if #registration > 0 then
+    redis.call('HSET', KEYS[5], unpack(registration))
+    redis.call('EXPIRE', KEYS[5], ttl)
+  end
+  if #candidate > 0 then
+    redis.call('DEL', KEYS[6])
+    redis.call('HSET', KEYS[6], unpack(candidate))
+    redis.call('EXPIRE', KEYS[6], tonumber(ARGV[7]))
+  end
+end
+
+redis.call('DEL', KEYS[2], KEYS[4])
+redis.call('HSET', KEYS[4], unpack(verification))
+redis.call('EXPIRE', KEYS[4], ttl)
+redis.call('DEL', KEYS[1])
+redis.call('HSET', KEYS[1], 'code', ARGV[2], 'attempts', 0, 'sends', sends + 1, 'sent_at', now)
+redis.call('EXPIRE', KEYS[1], ttl)
+return {'ok', sends + 1}

@@ -1,0 +1,45 @@
+//! Data access, one module per aggregate. Every multi-key write is one atomic
+//! pipeline or Lua script; reads that need several keys are one round trip.
+
+pub mod accounts;
+pub mod errors;
+pub mod pending;
+pub mod rate_limit;
+
+use redis::{ErrorKind, RedisError};
+
+/// The store layer's error. `Unavailable` means Redis could not be reached
+/// (the caller answers 503 and the health monitor takes over).
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    #[error("redis is unavailable")]
+    Unavailable(#[source] RedisError),
+    #[error("redis command failed")]
+    Redis(#[source] RedisError),
+    #[error("record {key} is malformed: {reason}")]
+    Corrupt { key: String, reason: String },
+}
+
+impl From<RedisError> for StoreError {
+    fn from(err: RedisError) -> Self {
+        let unreachable = err.is_io_error()
+            || err.is_connection_refusal()
+            || err.is_timeout()
+            || err.is_connection_dropped()
+            || matches!(err.kind(), ErrorKind::AuthenticationFailed)
+            || matches!(err.code(), Some("LOADING" | "MASTERDOWN" | "BUSY"));
+        if unreachable { Self::Unavailable(err) } else { Self::Redis(err) }
+    }
+}
+
+impl StoreError {
+    pub fn is_unavailable(&self) -> bool {
+        matches!(self, Self::Unavailable(_))
+    }
+
+    pub(crate) fn corrupt(key: &str, reason: impl Into<String>) -> Self {
+        Self::Corrupt { key: key.to_owned(), reason: reason.into() }
+    }
+}
+
+pub type StoreResult<T> = Result<T, StoreError>;

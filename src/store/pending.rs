@@ -1,0 +1,364 @@
+//! Everything that lives only until a code is verified (seed 004 + seed 000):
+//! `verification_guard:{purpose}:{email}`, `verification:{purpose}:{email}:{code}`,
+//! `registration:{email}:{code}` and `user_candidate:{email}`.
+//!
+//! The guard holds the one live code per purpose and email with its wrong
+//! guesses and sends. Every change goes through a Lua script that first checks
+//! the guard still holds the code the caller read, so concurrent requests can
+//! never both spend one code.
+
+use super::{StoreError, StoreResult};
+use crate::domain::{DeliveryMethod, Email, Purpose, Username};
+use crate::keys;
+use redis::aio::ConnectionManager;
+use redis::{AsyncCommands, Script};
+use std::collections::HashMap;
+use std::fmt;
+use std::sync::LazyLock;
+use uuid::Uuid;
+
+static ISSUE_CODE: LazyLock<Script> = LazyLock::new(|| Script::new(include_str!("lua/issue_code.lua")));
+static FAIL_ATTEMPT: LazyLock<Script> = LazyLock::new(|| Script::new(include_str!("lua/fail_attempt.lua")));
+static COMPLETE_REGISTRATION: LazyLock<Script> =
+    LazyLock::new(|| Script::new(include_str!("lua/complete_registration.lua")));
+
+/// How often a script is re-run when another request changed the guard
+/// between our read and our write.
+const MAX_RETRIES: usize = 5;
+
+/// `verification_guard:{purpose}:{email}`.
+#[derive(Clone, PartialEq, Eq)]
+pub struct Guard {
+    pub code: String,
+    pub attempts: u32,
+    pub sends: u32,
+    /// Unix seconds of the last send.
+    pub sent_at: i64,
+    /// Seconds until the guard (and the live code) expire.
+    pub ttl: i64,
+}
+
+impl fmt::Debug for Guard {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Guard")
+            .field("attempts", &self.attempts)
+            .field("sends", &self.sends)
+            .field("sent_at", &self.sent_at)
+            .field("ttl", &self.ttl)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Guard {
+    fn from_hash(h: &HashMap<String, String>, ttl: i64) -> Option<Self> {
+        let num = |f: &str| h.get(f).and_then(|v| v.parse().ok());
+        Some(Self {
+            code: h.get("code")?.clone(),
+            attempts: num("attempts").unwrap_or(0) as u32,
+            sends: num("sends").unwrap_or(0) as u32,
+            sent_at: num("sent_at").unwrap_or(0),
+            ttl,
+        })
+    }
+}
+
+/// `user_candidate:{email}`: the pending account (seed 000).
+#[derive(Clone, PartialEq, Eq)]
+pub struct Candidate {
+    pub username: Username,
+    pub role: String,
+    /// Backs the magic link (25 random alphanumerics).
+    pub validation_token: String,
+    pub password_hash: String,
+    pub email: Email,
+}
+
+impl fmt::Debug for Candidate {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Candidate")
+            .field("username", &self.username)
+            .field("role", &self.role)
+            .field("email", &self.email)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Candidate {
+    fn fields(&self) -> Vec<(&'static str, String)> {
+        vec![
+            ("username", self.username.to_string()),
+            ("role", self.role.clone()),
+            ("validation_token", self.validation_token.clone()),
+            ("password_hash", self.password_hash.clone()),
+            ("email", self.email.to_string()),
+        ]
+    }
+
+    fn from_hash(key: &str, h: &HashMap<String, String>) -> StoreResult<Option<Self>> {
+        if h.is_empty() {
+            return Ok(None);
+        }
+        let get = |f: &str| h.get(f).cloned().ok_or_else(|| StoreError::corrupt(key, format!("missing `{f}`")));
+        Ok(Some(Self {
+            username: Username::parse(&get("username")?).map_err(|e| StoreError::corrupt(key, e.to_string()))?,
+            role: get("role")?,
+            validation_token: get("validation_token")?,
+            password_hash: get("password_hash")?,
+            email: Email::parse(&get("email")?).map_err(|e| StoreError::corrupt(key, e.to_string()))?,
+        }))
+    }
+}
+
+/// `registration:{email}:{code}`: what the account will be made of (seed 004).
+#[derive(Clone, PartialEq, Eq)]
+pub struct Registration {
+    pub name: String,
+    pub email: Email,
+    pub phone: Option<String>,
+    /// The argon2 hash, never the password.
+    pub password_hash: String,
+    /// JSON text, as sent by the client.
+    pub preferences: Option<String>,
+    pub address: Option<String>,
+}
+
+impl fmt::Debug for Registration {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Registration").field("email", &self.email).finish_non_exhaustive()
+    }
+}
+
+impl Registration {
+    fn fields(&self) -> Vec<(&'static str, String)> {
+        let mut fields = vec![
+            ("name", self.name.clone()),
+            ("email", self.email.to_string()),
+            ("password", self.password_hash.clone()),
+        ];
+        for (field, value) in [("phone", &self.phone), ("preferences", &self.preferences), ("address", &self.address)] {
+            if let Some(v) = value {
+                fields.push((field, v.clone()));
+            }
+        }
+        fields
+    }
+}
+
+pub struct IssueRequest<'a> {
+    pub purpose: Purpose,
+    pub email: &'a Email,
+    pub method: DeliveryMethod,
+    /// Present when starting a registration; absent for resends and for the
+    /// password purposes.
+    pub registration: Option<(&'a Registration, &'a Candidate)>,
+    pub now: i64,
+    pub ttl: u64,
+    pub candidate_ttl: u64,
+    pub cooldown: u64,
+    pub max_sends: u32,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum IssueOutcome {
+    /// A new code is live; deliver it.
+    Issued { code: String, sends: u32 },
+    /// Too soon after the last send.
+    Cooldown { retry_after: u64 },
+    /// Every send of this window is used.
+    TooManySends { retry_after: u64 },
+    /// Nothing to resend: start again.
+    Expired,
+}
+
+/// Reads the guard and its TTL in one round trip.
+pub async fn guard(conn: &ConnectionManager, purpose: Purpose, email: &Email) -> StoreResult<Option<Guard>> {
+    let key = keys::verification_guard(purpose, email);
+    let mut conn = conn.clone();
+    let (h, ttl): (HashMap<String, String>, i64) = redis::pipe().hgetall(&key).ttl(&key).query_async(&mut conn).await?;
+    Ok(Guard::from_hash(&h, ttl))
+}
+
+/// The registration guard and the candidate, in one round trip.
+pub async fn registration_state(
+    conn: &ConnectionManager,
+    email: &Email,
+) -> StoreResult<(Option<Guard>, Option<Candidate>)> {
+    let guard_key = keys::verification_guard(Purpose::FinishRegistration, email);
+    let candidate_key = keys::user_candidate(email);
+    let mut conn = conn.clone();
+    let (g, ttl, c): (HashMap<String, String>, i64, HashMap<String, String>) =
+        redis::pipe().hgetall(&guard_key).ttl(&guard_key).hgetall(&candidate_key).query_async(&mut conn).await?;
+    Ok((Guard::from_hash(&g, ttl), Candidate::from_hash(&candidate_key, &c)?))
+}
+
+/// How the live code was sent (`delivery_method` of its verification hash)
+/// and the registration's phone, for a resend.
+pub async fn live_delivery(
+    conn: &ConnectionManager,
+    purpose: Purpose,
+    email: &Email,
+    code: &str,
+) -> StoreResult<(Option<DeliveryMethod>, Option<String>)> {
+    let mut conn = conn.clone();
+    let (method, phone): (Option<String>, Option<String>) = redis::pipe()
+        .hget(keys::verification(purpose, email, code), "delivery_method")
+        .hget(keys::registration(email, code), "phone")
+        .query_async(&mut conn)
+        .await?;
+    Ok((method.and_then(|m| DeliveryMethod::parse(&m).ok()), phone))
+}
+
+/// Issues a fresh code (killing the live one) within the cooldown and send
+/// limits. With `registration`, also (re)writes the registration data and the
+/// candidate; without, a registration's data moves to the new code.
+pub async fn issue_code(conn: &ConnectionManager, req: IssueRequest<'_>) -> StoreResult<IssueOutcome> {
+    let mut conn = conn.clone();
+    let guard_key = keys::verification_guard(req.purpose, req.email);
+    let carries_registration = req.purpose == Purpose::FinishRegistration;
+    for _ in 0..MAX_RETRIES {
+        let current: Option<String> = conn.hget(&guard_key, "code").await?;
+        let current = current.unwrap_or_default();
+        let code = crate::domain::VerificationCode::generate();
+        let code = code.expose();
+        let mut verification = vec![
+            ("email", req.email.to_string()),
+            ("code", code.to_owned()),
+            ("purpose", req.purpose.to_string()),
+            ("delivery_method", req.method.to_string()),
+        ];
+        if carries_registration {
+            verification.push(("registration_key", keys::registration(req.email, code)));
+        }
+        let (registration, candidate) = match req.registration {
+            Some((r, c)) => (r.fields(), c.fields()),
+            None => (Vec::new(), Vec::new()),
+        };
+        let mut invocation = ISSUE_CODE.prepare_invoke();
+        invocation
+            .key(&guard_key)
+            .key(keys::verification(req.purpose, req.email, &current))
+            .key(keys::registration(req.email, &current))
+            .key(keys::verification(req.purpose, req.email, code))
+            .key(keys::registration(req.email, code))
+            .key(keys::user_candidate(req.email))
+            .arg(&current)
+            .arg(code)
+            .arg(req.now)
+            .arg(req.cooldown)
+            .arg(req.max_sends)
+            .arg(req.ttl)
+            .arg(req.candidate_ttl)
+            .arg(if req.registration.is_some() { "start" } else { "resend" })
+            .arg(if carries_registration { "1" } else { "0" });
+        for list in [&verification, &registration, &candidate] {
+            invocation.arg(list.len());
+            for (field, value) in list.iter() {
+                invocation.arg(*field).arg(value);
+            }
+        }
+        let (status, n): (String, i64) = invocation.invoke_async(&mut conn).await?;
+        return Ok(match status.as_str() {
+            "ok" => IssueOutcome::Issued { code: code.to_owned(), sends: n as u32 },
+            "cooldown" => IssueOutcome::Cooldown { retry_after: n.max(1) as u64 },
+            "too_many" => IssueOutcome::TooManySends { retry_after: n.max(1) as u64 },
+            "expired" => IssueOutcome::Expired,
+            "retry" => continue,
+            other => return Err(StoreError::corrupt(&guard_key, format!("script answered {other}"))),
+        });
+    }
+    Err(StoreError::corrupt(&guard_key, "the code kept changing; gave up"))
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum AttemptOutcome {
+    Wrong {
+        attempts_left: u32,
+    },
+    Exhausted,
+    Expired,
+    /// The guard moved on (a resend) since it was read: read it again.
+    Stale,
+}
+
+/// Counts a wrong guess against the code the caller read from the guard.
+pub async fn fail_attempt(
+    conn: &ConnectionManager,
+    purpose: Purpose,
+    email: &Email,
+    code: &str,
+    max_attempts: u32,
+) -> StoreResult<AttemptOutcome> {
+    let mut conn = conn.clone();
+    let (status, n): (String, i64) = FAIL_ATTEMPT
+        .key(keys::verification_guard(purpose, email))
+        .key(keys::verification(purpose, email, code))
+        .arg(code)
+        .arg(max_attempts)
+        .invoke_async(&mut conn)
+        .await?;
+    Ok(match status.as_str() {
+        "wrong" => AttemptOutcome::Wrong { attempts_left: n.max(0) as u32 },
+        "exhausted" => AttemptOutcome::Exhausted,
+        "expired" => AttemptOutcome::Expired,
+        _ => AttemptOutcome::Stale,
+    })
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CompleteOutcome {
+    Created,
+    /// The email or the username was claimed first by someone else.
+    Taken,
+    Exhausted,
+    Expired,
+    Stale,
+}
+
+/// Spends the registration code and creates `account:{user_id}` with both
+/// indexes, or nothing at all.
+pub async fn complete_registration(
+    conn: &ConnectionManager,
+    email: &Email,
+    code: &str,
+    username: &Username,
+    user_id: Uuid,
+    now: &str,
+    max_attempts: u32,
+) -> StoreResult<CompleteOutcome> {
+    let purpose = Purpose::FinishRegistration;
+    let mut conn = conn.clone();
+    let (status, _): (String, i64) = COMPLETE_REGISTRATION
+        .key(keys::verification_guard(purpose, email))
+        .key(keys::verification(purpose, email, code))
+        .key(keys::registration(email, code))
+        .key(keys::user_candidate(email))
+        .key(keys::account_by_email(email))
+        .key(keys::account_by_username(username))
+        .key(keys::account(user_id))
+        .arg(code)
+        .arg(username.as_str())
+        .arg(user_id.to_string())
+        .arg(now)
+        .arg(max_attempts)
+        .invoke_async(&mut conn)
+        .await?;
+    Ok(match status.as_str() {
+        "created" => CompleteOutcome::Created,
+        "taken" => CompleteOutcome::Taken,
+        "exhausted" => CompleteOutcome::Exhausted,
+        "expired" => CompleteOutcome::Expired,
+        _ => CompleteOutcome::Stale,
+    })
+}
+
+/// Removes every pending key of one code (after a failed delivery).
+pub async fn discard(conn: &ConnectionManager, purpose: Purpose, email: &Email, code: &str) -> StoreResult<()> {
+    let mut conn = conn.clone();
+    let mut keys_to_delete = vec![keys::verification_guard(purpose, email), keys::verification(purpose, email, code)];
+    if purpose == Purpose::FinishRegistration {
+        keys_to_delete.push(keys::registration(email, code));
+        keys_to_delete.push(keys::user_candidate(email));
+    }
+    let _: () = conn.del(keys_to_delete).await?;
+    Ok(())
+}
