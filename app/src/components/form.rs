@@ -29,9 +29,12 @@ pub fn echoed<T: Send + Sync + 'static>(value: ActionValue<T>, field: &'static s
 
 /// A banner for the whole form.
 #[component]
-pub fn FormAlert(#[prop(into)] message: Signal<Option<String>>) -> impl IntoView {
+pub fn FormAlert(
+    #[prop(into)] message: Signal<Option<String>>,
+    #[prop(default = "form-error")] testid: &'static str,
+) -> impl IntoView {
     view! {
-        <div class="alert alert-error" role="alert" data-testid="form-error" hidden=move || message.get().is_none()>
+        <div class="alert alert-error" role="alert" data-testid=testid hidden=move || message.get().is_none()>
             {move || message.get().unwrap_or_default()}
         </div>
     }

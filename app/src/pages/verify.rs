@@ -83,7 +83,7 @@ pub fn VerifyPage() -> impl IntoView {
 
             <div class="resend">
                 <h2>"Didn't get it?"</h2>
-                <FormAlert message=resend_error />
+                <FormAlert message=resend_error testid="resend-error" />
                 <Suspense fallback=|| ()>
                     {move || Suspend::new(async move {
                         let s = status.await.ok();

@@ -461,3 +461,18 @@ async fn the_api_answers_503_while_redis_is_down() {
     }
     assert_eq!(status, 503);
 }
+
+#[tokio::test]
+async fn sms_codes_land_in_the_outbox_by_default() {
+    let app = spawn_app().await;
+    let mut body = registration_body(EMAIL, Some("ann"));
+    body["delivery_method"] = "sms".into();
+    assert_eq!(app.post_json("/api/sms/send-code", &body).await.status(), 200);
+    let sms = app.message(0).await;
+    assert!(sms.raw.starts_with("To: 1234567890\n"), "{}", sms.raw);
+    assert!(sms.raw.contains("Your Keyhold code is "));
+    assert_eq!(
+        app.hgetall(&format!("verification:finish_registration:{EMAIL}:{}", sms.code())).await["delivery_method"],
+        "sms"
+    );
+}
