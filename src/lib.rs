@@ -20,3 +20,5 @@ pub mod notify;
 pub mod passwords;
 #[cfg(feature = "server")]
 pub mod store;
+#[cfg(feature = "server")]
+pub mod tokens;

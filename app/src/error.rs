@@ -42,6 +42,16 @@ pub enum AppError {
     #[error("Something went wrong on our side. If it keeps happening, quote request {request_id}.")]
     #[serde(rename = "internal_error")]
     Internal { request_id: String },
+    #[error("Please log in first.")]
+    NotLoggedIn,
+    #[error("A bearer token is required.")]
+    TokenMissing,
+    #[error("The token is malformed, wrongly signed or of the wrong kind.")]
+    TokenInvalid,
+    #[error("The token has expired.")]
+    TokenExpired,
+    #[error("The token has been revoked.")]
+    TokenRevoked,
     #[error("Could not reach Keyhold. Check your connection and try again.")]
     #[serde(rename = "network_error")]
     Network,
@@ -83,6 +93,11 @@ impl AppError {
             AppError::DeliveryFailed => "delivery_failed",
             AppError::ServiceUnavailable => "service_unavailable",
             AppError::Internal { .. } => "internal_error",
+            AppError::NotLoggedIn => "not_logged_in",
+            AppError::TokenMissing => "token_missing",
+            AppError::TokenInvalid => "token_invalid",
+            AppError::TokenExpired => "token_expired",
+            AppError::TokenRevoked => "token_revoked",
             AppError::Network => "network_error",
             AppError::BadRequest => "bad_request",
         }
@@ -130,6 +145,11 @@ mod tests {
             AppError::ServiceUnavailable,
             AppError::Internal { request_id: "r".into() },
             AppError::BadRequest,
+            AppError::NotLoggedIn,
+            AppError::TokenMissing,
+            AppError::TokenInvalid,
+            AppError::TokenExpired,
+            AppError::TokenRevoked,
         ];
         for e in samples {
             let json = serde_json::to_value(&e).unwrap();

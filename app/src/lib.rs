@@ -17,8 +17,11 @@ use leptos::prelude::*;
 use leptos_meta::{MetaTags, Stylesheet, Title, provide_meta_context};
 use leptos_router::components::{Route, Router, Routes};
 use leptos_router::{SsrMode, path};
+use pages::{change_password::ChangePasswordPage, forgot_password::ForgotPasswordPage};
 use pages::{home::HomePage, login::LoginPage, not_found::NotFound, profile::ProfilePage};
-use pages::{register::RegisterPage, verify::VerifyPage, verify_link::VerifyLinkPage};
+use pages::{
+    register::RegisterPage, reset_password::ResetPasswordPage, verify::VerifyPage, verify_link::VerifyLinkPage,
+};
 
 /// The HTML document around the app (server side only).
 pub fn shell(options: LeptosOptions) -> impl IntoView {
@@ -65,6 +68,9 @@ pub fn App() -> impl IntoView {
                     <Route path=path!("/verify/link") view=VerifyLinkPage ssr=SsrMode::Async />
                     <Route path=path!("/login") view=LoginPage ssr=SsrMode::Async />
                     <Route path=path!("/profile") view=ProfilePage ssr=SsrMode::Async />
+                    <Route path=path!("/forgot-password") view=ForgotPasswordPage ssr=SsrMode::Async />
+                    <Route path=path!("/reset-password") view=ResetPasswordPage ssr=SsrMode::Async />
+                    <Route path=path!("/change-password") view=ChangePasswordPage ssr=SsrMode::Async />
                 </Routes>
             </main>
             <Footer />

@@ -28,6 +28,19 @@ pub struct VerifyStatus {
     pub expires_in: u64,
 }
 
+#[cfg(feature = "ssr")]
+impl From<keyhold::flows::codes::PendingStatus> for VerifyStatus {
+    fn from(s: keyhold::flows::codes::PendingStatus) -> Self {
+        Self {
+            live: s.live,
+            resend_in: s.resend_in,
+            sends_left: s.sends_left,
+            attempts_left: s.attempts_left,
+            expires_in: s.expires_in,
+        }
+    }
+}
+
 /// Only same-site paths may be a redirect target after login.
 pub fn safe_next(next: Option<&str>) -> String {
     match next.map(str::trim) {
@@ -200,14 +213,9 @@ pub async fn resend_code(email: String) -> Result<(), AppError> {
 #[server(prefix = "/fn", endpoint = "verification-status")]
 pub async fn verification_status(email: String) -> Result<VerifyStatus, AppError> {
     let core = server::current_core()?;
-    match keyhold::flows::registration::status(&core, &email).await {
-        Ok(s) => Ok(VerifyStatus {
-            live: s.live,
-            resend_in: s.resend_in,
-            sends_left: s.sends_left,
-            attempts_left: s.attempts_left,
-            expires_in: s.expires_in,
-        }),
+    let purpose = keyhold::domain::Purpose::FinishRegistration;
+    match keyhold::flows::codes::status(&core, purpose, &email).await {
+        Ok(s) => Ok(s.into()),
         Err(e) => Err(crate::ssr::fail(e, None).await),
     }
 }
@@ -239,4 +247,185 @@ pub async fn login(identifier: String, password: String, next: Option<String>) -
 pub async fn current_user() -> Result<Option<UserView>, AppError> {
     let session = server::auth_session().await?;
     Ok(session.user.map(|u| UserView { username: u.username, name: u.name, email: u.email, role: u.role.to_string() }))
+}
+
+/// The profile as shown and edited on `/profile`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ProfileView {
+    pub name: String,
+    pub username: String,
+    pub email: String,
+    pub role: String,
+    pub phone: String,
+    pub address: String,
+    pub agency: String,
+    /// Only the tail, e.g. `•••45-6`; empty when none is stored.
+    pub account_number_masked: String,
+    pub profile_picture_url: Option<String>,
+    pub language: String,
+    pub newsletter: bool,
+}
+
+#[cfg(feature = "ssr")]
+impl From<keyhold::store::profile_cache::CachedUser> for ProfileView {
+    fn from(u: keyhold::store::profile_cache::CachedUser) -> Self {
+        let pref = |key: &str| u.preferences.as_ref().and_then(|p| p.get(key)).cloned();
+        Self {
+            name: u.name,
+            username: u.username,
+            email: u.email,
+            role: u.role,
+            phone: u.phone.unwrap_or_default(),
+            address: u.address.unwrap_or_default(),
+            agency: u.banking_details.as_ref().map(|b| b.agency.clone()).unwrap_or_default(),
+            account_number_masked: u.banking_details.map(|b| b.account_number).unwrap_or_default(),
+            profile_picture_url: u.profile_picture_url,
+            language: pref("language").and_then(|v| v.as_str().map(str::to_owned)).unwrap_or_else(|| "en".to_owned()),
+            newsletter: pref("newsletter").and_then(|v| v.as_bool()).unwrap_or(false),
+        }
+    }
+}
+
+#[cfg(feature = "ssr")]
+async fn signed_in_user() -> Result<crate::auth::User, AppError> {
+    match server::auth_session().await?.user {
+        Some(user) => Ok(user),
+        None => {
+            let err = AppError::NotLoggedIn;
+            crate::ssr::set_status(&err);
+            Err(err)
+        }
+    }
+}
+
+#[server(prefix = "/fn", endpoint = "profile")]
+pub async fn profile() -> Result<ProfileView, AppError> {
+    let user = signed_in_user().await?;
+    let core = server::current_core()?;
+    match keyhold::flows::profile::view(&core, user.id).await {
+        Ok(view) => Ok(view.into()),
+        Err(e) => Err(crate::ssr::fail(e, Some(user.id.to_string())).await),
+    }
+}
+
+#[server(prefix = "/fn", endpoint = "update-profile")]
+pub async fn update_profile(
+    name: String,
+    phone: Option<String>,
+    address: Option<String>,
+    agency: Option<String>,
+    account_number: Option<String>,
+    language: Option<String>,
+    newsletter: Option<String>,
+) -> Result<(), AppError> {
+    use keyhold::flows::profile::{ProfileInput, update};
+    let user = signed_in_user().await?;
+    let core = server::current_core()?;
+    let values = vec![
+        ("name".to_owned(), name.clone()),
+        ("phone".to_owned(), phone.clone().unwrap_or_default()),
+        ("address".to_owned(), address.clone().unwrap_or_default()),
+        ("agency".to_owned(), agency.clone().unwrap_or_default()),
+        ("language".to_owned(), language.clone().unwrap_or_default()),
+        ("newsletter".to_owned(), newsletter.clone().unwrap_or_default()),
+    ];
+    let input = ProfileInput {
+        name,
+        phone: phone.unwrap_or_default(),
+        address: address.unwrap_or_default(),
+        agency: agency.unwrap_or_default(),
+        account_number: account_number.unwrap_or_default(),
+        language: language.unwrap_or_default(),
+        newsletter: newsletter.is_some_and(|v| v == "on" || v == "true"),
+    };
+    match update(&core, user.id, input).await {
+        Ok(_) => {
+            leptos_axum::redirect("/profile?saved=1");
+            Ok(())
+        }
+        Err(e) => Err(match crate::ssr::fail(e, Some(user.id.to_string())).await {
+            AppError::InvalidInput { fields, .. } => AppError::InvalidInput { fields, values },
+            other => other,
+        }),
+    }
+}
+
+#[server(prefix = "/fn", endpoint = "forgot-password")]
+pub async fn forgot_password(email: String) -> Result<(), AppError> {
+    let core = server::current_core()?;
+    match keyhold::flows::password::forgot(&core, &email).await {
+        Ok(_) => {
+            let email = keyhold::domain::Email::parse(&email).map(|e| e.to_string()).unwrap_or(email);
+            leptos_axum::redirect(&reset_path(&email, "&sent=1"));
+            Ok(())
+        }
+        Err(e) => Err(match crate::ssr::fail(e, None).await {
+            AppError::InvalidInput { fields, .. } => {
+                AppError::InvalidInput { fields, values: vec![("email".to_owned(), email)] }
+            }
+            other => other,
+        }),
+    }
+}
+
+/// `/reset-password?email=…` with the address encoded.
+pub fn reset_path(email: &str, extra: &str) -> String {
+    verify_path(email, extra).replacen("/verify", "/reset-password", 1)
+}
+
+#[server(prefix = "/fn", endpoint = "reset-password")]
+pub async fn reset_password(
+    email: String,
+    code: String,
+    new_password: String,
+    confirm_password: String,
+) -> Result<(), AppError> {
+    let core = server::current_core()?;
+    match keyhold::flows::password::reset(&core, &email, &code, &new_password, &confirm_password).await {
+        Ok(account) => {
+            server::log_in(&core, account.id).await?;
+            leptos_axum::redirect("/profile?reset=1");
+            Ok(())
+        }
+        Err(e) => Err(crate::ssr::fail(e, None).await),
+    }
+}
+
+#[server(prefix = "/fn", endpoint = "send-change-code")]
+pub async fn send_change_code(current_password: String) -> Result<(), AppError> {
+    let user = signed_in_user().await?;
+    let core = server::current_core()?;
+    let ip = crate::ssr::request_context().client_ip;
+    match keyhold::flows::password::send_change_code(&core, user.id, &current_password, ip).await {
+        Ok(_) => {
+            leptos_axum::redirect("/change-password?sent=1");
+            Ok(())
+        }
+        Err(e) => Err(crate::ssr::fail(e, Some(user.id.to_string())).await),
+    }
+}
+
+#[server(prefix = "/fn", endpoint = "change-password")]
+pub async fn change_password(code: String, new_password: String, confirm_password: String) -> Result<(), AppError> {
+    let user = signed_in_user().await?;
+    let core = server::current_core()?;
+    match keyhold::flows::password::change(&core, user.id, &code, &new_password, &confirm_password).await {
+        Ok(account) => {
+            // Every session ended with the new password; this one carries on.
+            server::log_in(&core, account.id).await?;
+            leptos_axum::redirect("/profile?changed=1");
+            Ok(())
+        }
+        Err(e) => Err(crate::ssr::fail(e, Some(user.id.to_string())).await),
+    }
+}
+
+#[server(prefix = "/fn", endpoint = "reset-status")]
+pub async fn reset_status(email: String) -> Result<VerifyStatus, AppError> {
+    let core = server::current_core()?;
+    let purpose = keyhold::domain::Purpose::ForgotPassword;
+    match keyhold::flows::codes::status(&core, purpose, &email).await {
+        Ok(s) => Ok(s.into()),
+        Err(e) => Err(crate::ssr::fail(e, None).await),
+    }
 }

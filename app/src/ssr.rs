@@ -7,6 +7,7 @@ use axum::extract::FromRef;
 use http::{HeaderValue, StatusCode, header, request::Parts};
 use keyhold::flows::{Core, FlowError};
 use keyhold::store::errors::{ErrorMetadata, NewError};
+use keyhold::tokens::TokenError;
 use leptos::prelude::*;
 use leptos_axum::ResponseOptions;
 use std::net::{IpAddr, Ipv4Addr};
@@ -75,7 +76,12 @@ pub fn status_of(err: &AppError) -> StatusCode {
         AppError::CodeExpired => StatusCode::GONE,
         AppError::UserExists => StatusCode::CONFLICT,
         AppError::TooManyRequests { .. } => StatusCode::TOO_MANY_REQUESTS,
-        AppError::InvalidCredentials => StatusCode::UNAUTHORIZED,
+        AppError::InvalidCredentials
+        | AppError::NotLoggedIn
+        | AppError::TokenMissing
+        | AppError::TokenInvalid
+        | AppError::TokenExpired
+        | AppError::TokenRevoked => StatusCode::UNAUTHORIZED,
         AppError::DeliveryFailed => StatusCode::BAD_GATEWAY,
         AppError::ServiceUnavailable => StatusCode::SERVICE_UNAVAILABLE,
         AppError::Internal { .. } | AppError::Network => StatusCode::INTERNAL_SERVER_ERROR,
@@ -140,6 +146,10 @@ fn to_app_error(err: FlowError, request_id: &str) -> AppError {
         FlowError::InvalidCredentials => AppError::InvalidCredentials,
         FlowError::DeliveryFailed(_) => AppError::DeliveryFailed,
         FlowError::Unavailable(_) => AppError::ServiceUnavailable,
+        FlowError::Token(TokenError::Missing) => AppError::TokenMissing,
+        FlowError::Token(TokenError::Invalid) => AppError::TokenInvalid,
+        FlowError::Token(TokenError::Expired) => AppError::TokenExpired,
+        FlowError::Token(TokenError::Revoked) => AppError::TokenRevoked,
         FlowError::Unexpected { .. } => AppError::Internal { request_id: request_id.to_owned() },
     }
 }

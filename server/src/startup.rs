@@ -12,6 +12,7 @@ use keyhold::config::Settings;
 use keyhold::connections;
 use keyhold::flows::Core;
 use keyhold::keys;
+use keyhold::store::profile_cache::CacheStats;
 use keyhold_app::auth::{AuthSession, Backend};
 use keyhold_app::ssr::AppState;
 use keyhold_app::{App, shell};
@@ -34,6 +35,7 @@ pub struct Application {
     listener: TcpListener,
     router: Router,
     port: u16,
+    core: Core,
 }
 
 impl Application {
@@ -52,17 +54,23 @@ impl Application {
         let session_pool = connections::session_pool(&settings.redis)?;
         let core = Core::new(settings)?;
         let _monitor = core.health.spawn_monitor(core.redis.clone(), Duration::from_secs(1));
+        CacheStats::spawn_flusher(core.cache_stats.clone(), core.redis.clone(), Duration::from_secs(5));
 
         let addr = leptos_options.site_addr;
         let listener = TcpListener::bind(addr).await?;
         let port = listener.local_addr()?.port();
-        let router = router(core, leptos_options, session_pool, extra);
+        let router = router(core.clone(), leptos_options, session_pool, extra);
         tracing::info!("listening on http://{}", listener.local_addr()?);
-        Ok(Self { listener, router, port })
+        Ok(Self { listener, router, port, core })
     }
 
     pub fn port(&self) -> u16 {
         self.port
+    }
+
+    /// The services the app runs on (tests read the cache statistics).
+    pub fn core(&self) -> &Core {
+        &self.core
     }
 
     /// Serves until Ctrl-C or SIGTERM, then finishes the requests in flight.

@@ -4,10 +4,12 @@
 //! type is proof that the input was checked. The messages in [`ParseError`] are
 //! written for the person who typed the value.
 
+mod banking;
 mod choice;
 mod code;
 mod delivery;
 mod email;
+mod language;
 mod name;
 mod password;
 mod phone;
@@ -15,9 +17,11 @@ mod purpose;
 mod role;
 mod username;
 
+pub use banking::{AccountNumber, Agency, mask as mask_account_number};
 pub use code::VerificationCode;
 pub use delivery::DeliveryMethod;
 pub use email::Email;
+pub use language::Language;
 pub use name::PersonName;
 pub use password::Password;
 pub use phone::Phone;
@@ -48,6 +52,14 @@ pub enum ParseError {
     Choice(&'static str),
     #[error("Remove control characters.")]
     ControlCharacters,
+    #[error("Enter the branch as 3 to 5 digits, optionally with a check digit, like 0001 or 1234-5.")]
+    Agency,
+    #[error("Enter the account as up to 13 digits, optionally with a check digit, like 12345-6.")]
+    AccountNumber,
+    #[error("Enter both the branch and the account number, or neither.")]
+    BankingPair,
+    #[error("The passwords do not match.")]
+    PasswordMismatch,
 }
 
 /// Rejects ASCII and Unicode control characters (newlines included) in one-line fields.

@@ -1,8 +1,12 @@
 //! The account flows, independent of HTTP: parse input, talk to the stores,
 //! send messages. Server functions and the JSON API both call these.
 
+pub mod codes;
 pub mod login;
+pub mod password;
+pub mod profile;
 pub mod registration;
+pub mod tokens;
 pub mod username;
 
 use crate::config::Settings;
@@ -12,6 +16,8 @@ use crate::notify::{Channels, DeliveryError, Notifier};
 use crate::passwords::HashError;
 use crate::store::StoreError;
 use crate::store::errors::{ErrorKind, ErrorRecorder};
+use crate::store::profile_cache::CacheStats;
+use crate::tokens::{TokenError, TokenKeys};
 use redis::aio::ConnectionManager;
 use std::sync::Arc;
 
@@ -23,6 +29,8 @@ pub struct Core {
     pub health: RedisHealth,
     pub errors: ErrorRecorder,
     pub notifier: Arc<dyn Notifier>,
+    pub cache_stats: Arc<CacheStats>,
+    pub tokens: Arc<TokenKeys>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -39,7 +47,16 @@ impl Core {
         let notifier: Arc<dyn Notifier> = Arc::new(Channels::from_settings(&settings)?);
         let errors =
             ErrorRecorder::new(redis.clone(), &settings.service_name, settings.ttl.error, settings.ttl.error_index);
-        Ok(Self { settings: Arc::new(settings), redis, health: RedisHealth::default(), errors, notifier })
+        let tokens = Arc::new(TokenKeys::from_secret(&settings.app_secret));
+        Ok(Self {
+            settings: Arc::new(settings),
+            redis,
+            health: RedisHealth::default(),
+            errors,
+            notifier,
+            cache_stats: Arc::default(),
+            tokens,
+        })
     }
 }
 
@@ -93,6 +110,8 @@ pub enum FlowError {
     InvalidCredentials,
     #[error("message delivery failed")]
     DeliveryFailed(#[source] DeliveryError),
+    #[error("token refused: {0}")]
+    Token(#[from] TokenError),
     #[error("redis is unavailable")]
     Unavailable(#[source] StoreError),
     #[error("unexpected failure while {context}")]
@@ -131,6 +150,10 @@ impl FlowError {
             FlowError::Throttled { .. } => "too_many_requests",
             FlowError::InvalidCredentials => "invalid_credentials",
             FlowError::DeliveryFailed(_) => "delivery_failed",
+            FlowError::Token(TokenError::Missing) => "token_missing",
+            FlowError::Token(TokenError::Invalid) => "token_invalid",
+            FlowError::Token(TokenError::Expired) => "token_expired",
+            FlowError::Token(TokenError::Revoked) => "token_revoked",
             FlowError::Unavailable(_) => "service_unavailable",
             FlowError::Unexpected { .. } => "internal_error",
         }
@@ -145,7 +168,7 @@ impl FlowError {
             | FlowError::CodeExhausted
             | FlowError::Expired
             | FlowError::AccountExists => Some(ErrorKind::Validation),
-            FlowError::Throttled { .. } | FlowError::InvalidCredentials => Some(ErrorKind::Auth),
+            FlowError::Throttled { .. } | FlowError::InvalidCredentials | FlowError::Token(_) => Some(ErrorKind::Auth),
             FlowError::DeliveryFailed(e) if e.is_email() => Some(ErrorKind::Email),
             FlowError::DeliveryFailed(_) => Some(ErrorKind::Sms),
             FlowError::Unexpected { .. } => Some(ErrorKind::Internal),

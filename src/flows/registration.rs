@@ -1,14 +1,13 @@
 //! Registration with a verification code (seeds 000 and 004): start, resend,
 //! verify by code or magic link.
 
-use super::{Core, FieldErrors, FlowError, unix_now};
+use super::codes::{self, ATTEMPT_RETRIES, Judgement};
+use super::{Core, FieldErrors, FlowError};
 use crate::domain::{DeliveryMethod, Email, Password, PersonName, Phone, Purpose, Role, Username, VerificationCode};
 use crate::notify::{Message, templates};
 use crate::passwords;
 use crate::store::accounts;
-use crate::store::pending::{
-    self, AttemptOutcome, Candidate, CompleteOutcome, IssueOutcome, IssueRequest, Registration,
-};
+use crate::store::pending::{self, Candidate, CompleteOutcome, Issue, Registration};
 use subtle::ConstantTimeEq;
 use uuid::Uuid;
 
@@ -37,6 +36,8 @@ impl std::fmt::Debug for RegistrationInput {
             .finish_non_exhaustive()
     }
 }
+
+const PURPOSE: Purpose = Purpose::FinishRegistration;
 
 /// Where the code went. Identical for new and already-registered addresses.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -151,63 +152,38 @@ pub async fn start(core: &Core, input: RegistrationInput) -> Result<CodeSent, Fl
         password_hash,
         email: parsed.email.clone(),
     };
-    let outcome = pending::issue_code(
-        &core.redis,
-        IssueRequest {
-            registration: Some((&registration, &candidate)),
-            ..issue_request(core, &parsed.email, parsed.method)
-        },
-    )
-    .await?;
+    let issue = Issue::Register(&registration, &candidate);
+    let request = codes::request(core, PURPOSE, &parsed.email, parsed.method, issue);
+    let code = codes::issued(pending::issue_code(&core.redis, request).await?)?;
     let phone = parsed.phone.as_ref().map(Phone::as_str);
-    deliver(core, &parsed.email, parsed.method, phone, &candidate.validation_token, email_taken, outcome).await
+    send(core, &parsed.email, parsed.method, phone, &candidate.validation_token, email_taken, &code).await
 }
 
 /// Sends a fresh code for a registration in progress; the old one dies.
 pub async fn resend(core: &Core, email: &str) -> Result<CodeSent, FlowError> {
-    let email = Email::parse(email).map_err(|e| FlowError::Invalid(FieldErrors::single("email", e)))?;
+    let email = codes::parse_email(email)?;
     let (guard, candidate) = pending::registration_state(&core.redis, &email).await?;
     let (Some(guard), Some(candidate)) = (guard, candidate) else {
         return Err(FlowError::Expired);
     };
-    let (method, phone) = pending::live_delivery(&core.redis, Purpose::FinishRegistration, &email, &guard.code).await?;
+    let (method, phone) = pending::live_delivery(&core.redis, PURPOSE, &email, &guard.code).await?;
     let method = method.unwrap_or(DeliveryMethod::Email);
     let email_taken = accounts::find_id(&core.redis, &accounts::LoginName::Email(email.clone())).await?.is_some();
-    let outcome = pending::issue_code(&core.redis, issue_request(core, &email, method)).await?;
-    deliver(core, &email, method, phone.as_deref(), &candidate.validation_token, email_taken, outcome).await
+    let request = codes::request(core, PURPOSE, &email, method, Issue::Resend);
+    let code = codes::issued(pending::issue_code(&core.redis, request).await?)?;
+    send(core, &email, method, phone.as_deref(), &candidate.validation_token, email_taken, &code).await
 }
 
-fn issue_request<'a>(core: &Core, email: &'a Email, method: DeliveryMethod) -> IssueRequest<'a> {
-    let s = &core.settings;
-    IssueRequest {
-        purpose: Purpose::FinishRegistration,
-        email,
-        method,
-        registration: None,
-        now: unix_now(),
-        ttl: s.ttl.verification,
-        candidate_ttl: s.ttl.user_candidate,
-        cooldown: s.limits.resend_cooldown,
-        max_sends: s.limits.code_sends,
-    }
-}
-
-async fn deliver(
+/// Sends the code (or, to an address that already has an account, a warning).
+async fn send(
     core: &Core,
     email: &Email,
     method: DeliveryMethod,
     phone: Option<&str>,
     token: &str,
     email_taken: bool,
-    outcome: IssueOutcome,
+    code: &str,
 ) -> Result<CodeSent, FlowError> {
-    let code = match outcome {
-        IssueOutcome::Issued { code, .. } => code,
-        IssueOutcome::Cooldown { retry_after } | IssueOutcome::TooManySends { retry_after } => {
-            return Err(FlowError::Throttled { retry_after });
-        }
-        IssueOutcome::Expired => return Err(FlowError::Expired),
-    };
     let s = &core.settings;
     let message = if email_taken {
         let mut login = s.app_url.clone();
@@ -215,18 +191,14 @@ async fn deliver(
         Message::Email(templates::already_registered(email, login.as_str()))
     } else {
         match (method, phone) {
-            (DeliveryMethod::Sms, Some(phone)) => Message::Sms(templates::code_sms(phone, &code, s.ttl.verification)),
+            (DeliveryMethod::Sms, Some(phone)) => Message::Sms(templates::code_sms(phone, code, s.ttl.verification)),
             _ => {
                 let link = templates::magic_link(&s.app_url, email, token);
-                Message::Email(templates::registration_code(email, &code, &link, s.ttl.verification))
+                Message::Email(templates::registration_code(email, code, &link, s.ttl.verification))
             }
         }
     };
-    if let Err(err) = core.notifier.send(message).await {
-        // Leave nothing behind: the person starts again with a clean slate.
-        pending::discard(&core.redis, Purpose::FinishRegistration, email, &code).await?;
-        return Err(FlowError::DeliveryFailed(err));
-    }
+    codes::deliver(core, PURPOSE, email, code, Some(message)).await?;
     Ok(CodeSent { email: email.clone(), method, expires_in_minutes: s.ttl.verification.div_ceil(60) })
 }
 
@@ -272,27 +244,17 @@ pub async fn complete(core: &Core, email: &str, proof: Proof<'_>) -> Result<Uuid
         return Err(FlowError::Invalid(errors));
     };
     let max_attempts = core.settings.limits.code_attempts;
-    for _ in 0..5 {
+    for _ in 0..ATTEMPT_RETRIES {
         let (guard, candidate) = pending::registration_state(&core.redis, &email).await?;
         let (Some(guard), Some(candidate)) = (guard, candidate) else {
             return Err(FlowError::Expired);
         };
-        if guard.attempts >= max_attempts {
-            return Err(FlowError::CodeExhausted);
-        }
         let matches: bool = match &proof {
             Checked::Code(code) => code.expose().as_bytes().ct_eq(guard.code.as_bytes()).into(),
             Checked::Token(token) => token.as_bytes().ct_eq(candidate.validation_token.as_bytes()).into(),
         };
-        if !matches {
-            match pending::fail_attempt(&core.redis, Purpose::FinishRegistration, &email, &guard.code, max_attempts)
-                .await?
-            {
-                AttemptOutcome::Wrong { attempts_left } => return Err(FlowError::WrongCode { attempts_left }),
-                AttemptOutcome::Exhausted => return Err(FlowError::CodeExhausted),
-                AttemptOutcome::Expired => return Err(FlowError::Expired),
-                AttemptOutcome::Stale => continue,
-            }
+        if let Judgement::Stale = codes::judge(core, PURPOSE, &email, &guard, matches).await? {
+            continue;
         }
         let user_id = Uuid::now_v7();
         let now = chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Secs, true);
@@ -315,35 +277,4 @@ pub async fn complete(core: &Core, email: &str, proof: Proof<'_>) -> Result<Uuid
         }
     }
     Err(FlowError::Expired)
-}
-
-/// What the verify page shows about a pending registration.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct PendingStatus {
-    /// A code can still be entered.
-    pub live: bool,
-    /// Seconds until "send a new code" works again (0 = now).
-    pub resend_in: u64,
-    pub sends_left: u32,
-    pub attempts_left: u32,
-    pub expires_in: u64,
-}
-
-pub async fn status(core: &Core, email: &str) -> Result<PendingStatus, FlowError> {
-    let email = Email::parse(email).map_err(|e| FlowError::Invalid(FieldErrors::single("email", e)))?;
-    let guard = pending::guard(&core.redis, Purpose::FinishRegistration, &email).await?;
-    let limits = &core.settings.limits;
-    Ok(match guard {
-        None => PendingStatus { live: false, resend_in: 0, sends_left: 0, attempts_left: 0, expires_in: 0 },
-        Some(g) => {
-            let since = (unix_now() - g.sent_at).max(0) as u64;
-            PendingStatus {
-                live: g.attempts < limits.code_attempts,
-                resend_in: limits.resend_cooldown.saturating_sub(since),
-                sends_left: limits.code_sends.saturating_sub(g.sends),
-                attempts_left: limits.code_attempts.saturating_sub(g.attempts),
-                expires_in: g.ttl.max(0) as u64,
-            }
-        }
-    })
 }

@@ -73,6 +73,45 @@ pub fn already_registered(to: &Email, login_url: &str) -> EmailMessage {
     }
 }
 
+pub fn password_reset_code(to: &Email, code: &str, reset_url: &str, ttl_secs: u64) -> EmailMessage {
+    let mins = minutes(ttl_secs);
+    let url_html = escape_html(reset_url);
+    EmailMessage {
+        to: to.to_string(),
+        subject: "Reset your Keyhold password".to_owned(),
+        text: format!(
+            "Someone (hopefully you) asked to reset the password of your Keyhold account.\n\n\
+             Your code is {code}\n\nEnter it at {reset_url}\n\nIt expires in {mins} minutes. \
+             If you did not ask, ignore this email: your password stays as it is.\n"
+        ),
+        html: html_page(&format!(
+            "<p>Someone (hopefully you) asked to reset the password of your Keyhold account.</p>\
+             <p>Your code is</p><p style=\"font-size:28px;font-weight:700;letter-spacing:4px\">{code}</p>\
+             <p>Enter it on the <a href=\"{url_html}\">reset page</a>. It expires in {mins} minutes.</p>\
+             <p>If you did not ask, ignore this email: your password stays as it is.</p>"
+        )),
+    }
+}
+
+pub fn password_change_code(to: &Email, code: &str, ttl_secs: u64) -> EmailMessage {
+    let mins = minutes(ttl_secs);
+    EmailMessage {
+        to: to.to_string(),
+        subject: "Confirm your new Keyhold password".to_owned(),
+        text: format!(
+            "You asked to change the password of your Keyhold account.\n\nYour code is {code}\n\n\
+             It expires in {mins} minutes. If this was not you, change your password now: \
+             someone knows your current one.\n"
+        ),
+        html: html_page(&format!(
+            "<p>You asked to change the password of your Keyhold account.</p>\
+             <p>Your code is</p><p style=\"font-size:28px;font-weight:700;letter-spacing:4px\">{code}</p>\
+             <p>It expires in {mins} minutes. If this was not you, change your password now: \
+             someone knows your current one.</p>"
+        )),
+    }
+}
+
 pub fn code_sms(to: &str, code: &str, ttl_secs: u64) -> SmsMessage {
     SmsMessage {
         to: to.to_owned(),

@@ -6,9 +6,11 @@ use super::{StoreError, StoreResult};
 use crate::domain::{Email, Role, Username};
 use crate::keys;
 use redis::AsyncCommands;
+use redis::Script;
 use redis::aio::ConnectionManager;
 use std::collections::HashMap;
 use std::fmt;
+use std::sync::LazyLock;
 use uuid::Uuid;
 
 /// How a person names their account at login.
@@ -58,7 +60,13 @@ pub struct Account {
     pub session_epoch: u64,
     pub preferences: Option<String>,
     pub address: Option<String>,
+    pub banking_agency: Option<String>,
+    /// Secret: shown and cached only masked.
+    pub banking_account: Option<String>,
+    pub profile_picture_url: Option<String>,
     pub created_at: String,
+    /// Changes on every write; guards the cache fill against races.
+    pub updated_at: String,
 }
 
 impl fmt::Debug for Account {
@@ -88,7 +96,11 @@ impl Account {
             session_epoch: take("session_epoch").and_then(|s| s.parse().ok()).unwrap_or(0),
             preferences: take("preferences"),
             address: take("address"),
+            banking_agency: take("banking_agency"),
+            banking_account: take("banking_account"),
+            profile_picture_url: take("profile_picture_url"),
             created_at: take("created_at").unwrap_or_default(),
+            updated_at: take("updated_at").unwrap_or_default(),
         })
     }
 }
@@ -144,11 +156,43 @@ pub async fn registration_check(
     Ok((email_taken, !username_taken))
 }
 
-/// Grants a role (used by the `ADMIN_EMAILS` setting and the admin CLI).
-pub async fn set_role(conn: &ConnectionManager, id: Uuid, role: Role) -> StoreResult<()> {
+static WRITE_ACCOUNT: LazyLock<Script> = LazyLock::new(|| Script::new(include_str!("lua/write_account.lua")));
+
+/// A change to an existing account: fields to set, fields to remove, and
+/// whether every session must end.
+#[derive(Default)]
+pub struct AccountWrite {
+    pub set: Vec<(&'static str, String)>,
+    pub remove: Vec<&'static str>,
+    pub end_sessions: bool,
+}
+
+/// Applies a write to `account:{id}` and drops the `user:{id}` cache entry in
+/// the same atomic step. Returns false (writing nothing) when the account
+/// does not exist.
+pub async fn write(conn: &ConnectionManager, id: Uuid, change: AccountWrite) -> StoreResult<bool> {
+    let now = chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Micros, true);
+    let mut invocation = WRITE_ACCOUNT.prepare_invoke();
+    invocation
+        .key(keys::account(id))
+        .key(keys::user_cache(id))
+        .arg(now)
+        .arg(if change.end_sessions { "1" } else { "0" })
+        .arg(change.set.len());
+    for (field, value) in &change.set {
+        invocation.arg(*field).arg(value);
+    }
+    for field in &change.remove {
+        invocation.arg(*field);
+    }
     let mut conn = conn.clone();
-    let _: () = conn.hset(keys::account(id), "role", role.as_str()).await?;
-    Ok(())
+    let written: i64 = invocation.invoke_async(&mut conn).await?;
+    Ok(written == 1)
+}
+
+/// Grants a role (used by the `ADMIN_EMAILS` setting and the admin CLI).
+pub async fn set_role(conn: &ConnectionManager, id: Uuid, role: Role) -> StoreResult<bool> {
+    write(conn, id, AccountWrite { set: vec![("role", role.to_string())], ..Default::default() }).await
 }
 
 #[cfg(test)]

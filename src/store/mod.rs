@@ -4,7 +4,9 @@
 pub mod accounts;
 pub mod errors;
 pub mod pending;
+pub mod profile_cache;
 pub mod rate_limit;
+pub mod tokens;
 
 use redis::{ErrorKind, RedisError};
 

@@ -32,7 +32,7 @@ pub struct Guard {
     pub code: String,
     pub attempts: u32,
     pub sends: u32,
-    /// Unix seconds of the last send.
+    /// Unix milliseconds of the last send.
     pub sent_at: i64,
     /// Seconds until the guard (and the live code) expire.
     pub ttl: i64,
@@ -144,16 +144,27 @@ impl Registration {
     }
 }
 
+/// Why a code is issued.
+#[derive(Clone, Copy)]
+pub enum Issue<'a> {
+    /// A first code (or a new start) for a password purpose.
+    Start,
+    /// A registration form was sent: its data and candidate are (re)written.
+    Register(&'a Registration, &'a Candidate),
+    /// "Send a new code": the live code dies, a registration's data moves on.
+    Resend,
+}
+
 pub struct IssueRequest<'a> {
     pub purpose: Purpose,
     pub email: &'a Email,
     pub method: DeliveryMethod,
-    /// Present when starting a registration; absent for resends and for the
-    /// password purposes.
-    pub registration: Option<(&'a Registration, &'a Candidate)>,
-    pub now: i64,
+    pub issue: Issue<'a>,
+    /// Unix milliseconds.
+    pub now_ms: i64,
     pub ttl: u64,
     pub candidate_ttl: u64,
+    /// Seconds between two sends.
     pub cooldown: u64,
     pub max_sends: u32,
 }
@@ -209,8 +220,7 @@ pub async fn live_delivery(
 }
 
 /// Issues a fresh code (killing the live one) within the cooldown and send
-/// limits. With `registration`, also (re)writes the registration data and the
-/// candidate; without, a registration's data moves to the new code.
+/// limits; see [`Issue`] for what happens to registration data.
 pub async fn issue_code(conn: &ConnectionManager, req: IssueRequest<'_>) -> StoreResult<IssueOutcome> {
     let mut conn = conn.clone();
     let guard_key = keys::verification_guard(req.purpose, req.email);
@@ -229,9 +239,9 @@ pub async fn issue_code(conn: &ConnectionManager, req: IssueRequest<'_>) -> Stor
         if carries_registration {
             verification.push(("registration_key", keys::registration(req.email, code)));
         }
-        let (registration, candidate) = match req.registration {
-            Some((r, c)) => (r.fields(), c.fields()),
-            None => (Vec::new(), Vec::new()),
+        let (registration, candidate) = match req.issue {
+            Issue::Register(r, c) => (r.fields(), c.fields()),
+            Issue::Start | Issue::Resend => (Vec::new(), Vec::new()),
         };
         let mut invocation = ISSUE_CODE.prepare_invoke();
         invocation
@@ -243,12 +253,12 @@ pub async fn issue_code(conn: &ConnectionManager, req: IssueRequest<'_>) -> Stor
             .key(keys::user_candidate(req.email))
             .arg(&current)
             .arg(code)
-            .arg(req.now)
-            .arg(req.cooldown)
+            .arg(req.now_ms)
+            .arg(req.cooldown * 1000)
             .arg(req.max_sends)
             .arg(req.ttl)
             .arg(req.candidate_ttl)
-            .arg(if req.registration.is_some() { "start" } else { "resend" })
+            .arg(if matches!(req.issue, Issue::Resend) { "resend" } else { "start" })
             .arg(if carries_registration { "1" } else { "0" });
         for list in [&verification, &registration, &candidate] {
             invocation.arg(list.len());
@@ -348,6 +358,48 @@ pub async fn complete_registration(
         "exhausted" => CompleteOutcome::Exhausted,
         "expired" => CompleteOutcome::Expired,
         _ => CompleteOutcome::Stale,
+    })
+}
+
+static RESET_PASSWORD: LazyLock<Script> = LazyLock::new(|| Script::new(include_str!("lua/reset_password.lua")));
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ResetOutcome {
+    Done,
+    Exhausted,
+    Expired,
+    Stale,
+}
+
+/// Spends a `forgot_password` or `change_password` code and sets the new
+/// password hash in one step (every session ends, the cache entry goes).
+pub async fn reset_password(
+    conn: &ConnectionManager,
+    purpose: Purpose,
+    email: &Email,
+    code: &str,
+    user_id: Uuid,
+    password_hash: &str,
+    max_attempts: u32,
+) -> StoreResult<ResetOutcome> {
+    let now = chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Micros, true);
+    let mut conn = conn.clone();
+    let (status, _): (String, i64) = RESET_PASSWORD
+        .key(keys::verification_guard(purpose, email))
+        .key(keys::verification(purpose, email, code))
+        .key(keys::account(user_id))
+        .key(keys::user_cache(user_id))
+        .arg(code)
+        .arg(max_attempts)
+        .arg(password_hash)
+        .arg(now)
+        .invoke_async(&mut conn)
+        .await?;
+    Ok(match status.as_str() {
+        "ok" => ResetOutcome::Done,
+        "exhausted" => ResetOutcome::Exhausted,
+        "expired" => ResetOutcome::Expired,
+        _ => ResetOutcome::Stale,
     })
 }
 

@@ -33,7 +33,7 @@ pub fn TextField<T: Send + Sync + 'static>(
     #[prop(default = "text")] kind: &'static str,
     #[prop(optional)] autocomplete: Option<&'static str>,
     #[prop(optional)] inputmode: Option<&'static str>,
-    #[prop(optional)] hint: Option<&'static str>,
+    #[prop(optional, into)] hint: Option<String>,
     #[prop(optional)] required: bool,
     #[prop(optional)] maxlength: Option<usize>,
     /// Browser-side check, run when the field loses focus.
@@ -47,7 +47,7 @@ pub fn TextField<T: Send + Sync + 'static>(
     let message = field_message(action_value, local, name);
     let error_id = format!("{name}-error");
     let hint_id = format!("{name}-hint");
-    let described_by = match hint {
+    let described_by = match &hint {
         Some(_) => format!("{hint_id} {error_id}"),
         None => error_id.clone(),
     };

@@ -40,6 +40,7 @@ pub fn LoginPage() -> impl IntoView {
                     {move || if action.pending().get() { "Logging in…" } else { "Log in" }}
                 </button>
             </ActionForm>
+            <p class="aside"><a href="/forgot-password">"Forgot your password?"</a></p>
             <p class="aside">"New here? " <a href="/register">"Create an account"</a></p>
         </section>
     }

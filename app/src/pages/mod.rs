@@ -1,7 +1,10 @@
+pub mod change_password;
+pub mod forgot_password;
 pub mod home;
 pub mod login;
 pub mod not_found;
 pub mod profile;
 pub mod register;
+pub mod reset_password;
 pub mod verify;
 pub mod verify_link;

@@ -1,34 +1,133 @@
-use crate::components::layout::use_current_user;
+use crate::components::field::TextField;
+use crate::components::form::{FormAlert, Notice, form_error};
+use crate::error::AppError;
+use crate::server_fns::{ProfileView, UpdateProfile, profile};
+use keyhold::domain::{AccountNumber, Agency, Language, PersonName, Phone};
 use leptos::prelude::*;
 use leptos_meta::Title;
 use leptos_router::components::Redirect;
+use leptos_router::hooks::use_query_map;
+
+fn check_name(s: &str) -> Option<String> {
+    PersonName::parse(s).err().map(|e| e.to_string())
+}
+fn check_phone(s: &str) -> Option<String> {
+    Phone::parse_optional(s).err().map(|e| e.to_string())
+}
+fn check_agency(s: &str) -> Option<String> {
+    Agency::parse(s).err().map(|e| e.to_string())
+}
+fn check_account(s: &str) -> Option<String> {
+    AccountNumber::parse(s).err().map(|e| e.to_string())
+}
 
 #[component]
 pub fn ProfilePage() -> impl IntoView {
-    let user = use_current_user();
+    let query = use_query_map();
+    let action = ServerAction::<UpdateProfile>::new();
+    let data = Resource::new(move || action.version().get(), |_| profile());
+    let notice = Signal::derive(move || {
+        let q = query.read();
+        if q.get("changed").is_some() {
+            Some("Your password is changed. Every other session has been logged out.".to_owned())
+        } else if q.get("reset").is_some() {
+            Some("Your new password is set, and you are logged in.".to_owned())
+        } else if q.get("saved").is_some() || matches!(action.value().get(), Some(Ok(()))) {
+            Some("Your profile is saved.".to_owned())
+        } else {
+            None
+        }
+    });
     view! {
         <Title text="Your profile" />
-        <Suspense fallback=|| view! { <p>"Loading…"</p> }>
+        <Suspense fallback=|| view! { <p class="container">"Loading…"</p> }>
             {move || Suspend::new(async move {
-                match user.await {
-                    None => view! { <Redirect path="/login?next=%2Fprofile" /> }.into_any(),
-                    Some(user) => view! {
-                        <section class="card narrow" data-testid="profile">
-                            <h1>"Hello, " {user.name.clone()}</h1>
-                            <dl class="facts">
-                                <dt>"Username"</dt>
-                                <dd data-testid="profile-username">"@" {user.username.clone()}</dd>
-                                <dt>"Email"</dt>
-                                <dd>{user.email.clone()}</dd>
-                                <dt>"Account type"</dt>
-                                <dd>{user.role.clone()}</dd>
-                            </dl>
-                            <p class="muted">"Editing your profile is coming soon."</p>
-                        </section>
-                    }
-                    .into_any(),
+                match data.await {
+                    Err(AppError::NotLoggedIn) => view! { <Redirect path="/login?next=%2Fprofile" /> }.into_any(),
+                    Err(e) => view! { <p class="alert alert-error">{e.to_string()}</p> }.into_any(),
+                    Ok(p) => view! { <ProfileCard profile=p action=action notice=notice /> }.into_any(),
                 }
             })}
         </Suspense>
+    }
+}
+
+fn initials(name: &str) -> String {
+    name.split_whitespace().filter_map(|w| w.chars().next()).take(2).collect::<String>().to_uppercase()
+}
+
+#[component]
+fn ProfileCard(
+    profile: ProfileView,
+    action: ServerAction<UpdateProfile>,
+    notice: Signal<Option<String>>,
+) -> impl IntoView {
+    let value = action.value();
+    // After a round trip without JavaScript, show what was typed.
+    let typed = move |field: &str, saved: &str| {
+        value
+            .with_untracked(|v| v.as_ref().and_then(|r| r.as_ref().err()).and_then(|e| e.value(field)))
+            .unwrap_or_else(|| saved.to_owned())
+    };
+    let language = typed("language", &profile.language);
+    let newsletter = value
+        .with_untracked(|v| {
+            v.as_ref().and_then(|r| r.as_ref().err()).map(|e| e.value("newsletter").is_some_and(|n| !n.is_empty()))
+        })
+        .unwrap_or(profile.newsletter);
+    let account_hint = if profile.account_number_masked.is_empty() {
+        "Up to 13 digits, with the check digit after a dash.".to_owned()
+    } else {
+        format!("Ends in {}. Leave blank to keep it.", profile.account_number_masked)
+    };
+    view! {
+        <section class="card narrow" data-testid="profile">
+            <div class="profile-head">
+                <div class="avatar" aria-hidden="true">{initials(&profile.name)}</div>
+                <div>
+                    <h1>{profile.name.clone()}</h1>
+                    <p class="muted">
+                        <span data-testid="profile-username">"@" {profile.username.clone()}</span>
+                        " · " {profile.email.clone()} " · " {profile.role.clone()}
+                    </p>
+                </div>
+            </div>
+            <p class="hint">"Profile pictures arrive with uploads."</p>
+            <Notice message=notice />
+            <FormAlert message=form_error(value) />
+            <ActionForm action=action attr:class="form" attr:novalidate=true attr:data-testid="profile-form">
+                <TextField action_value=value name="name" label="Full name" autocomplete="name" required=true
+                    maxlength=100 check=check_name value=typed("name", &profile.name) />
+                <TextField action_value=value name="phone" label="Phone" kind="tel" autocomplete="tel"
+                    check=check_phone value=typed("phone", &profile.phone) />
+                <TextField action_value=value name="address" label="Address" autocomplete="street-address"
+                    maxlength=300 value=typed("address", &profile.address) />
+                <fieldset class="group">
+                    <legend>"Bank account for payouts"</legend>
+                    <div class="row-2">
+                        <TextField action_value=value name="agency" label="Branch" inputmode="numeric"
+                            maxlength=7 check=check_agency hint="Like 0001." value=typed("agency", &profile.agency) />
+                        <TextField action_value=value name="account_number" label="Account number"
+                            inputmode="numeric" maxlength=16 check=check_account hint=account_hint />
+                    </div>
+                </fieldset>
+                <div class="field">
+                    <label for="language">"Language"</label>
+                    <select id="language" name="language">
+                        {Language::ALL.iter().map(|l| {
+                            view! { <option value=l.as_str() selected=l.as_str() == language>{l.label()}</option> }
+                        }).collect_view()}
+                    </select>
+                </div>
+                <label class="choice">
+                    <input type="checkbox" name="newsletter" value="on" checked=newsletter />
+                    <span>"Email me product news (about once a month)"</span>
+                </label>
+                <button type="submit" class="button button-wide" disabled=move || action.pending().get()>
+                    {move || if action.pending().get() { "Saving…" } else { "Save profile" }}
+                </button>
+            </ActionForm>
+            <p class="aside"><a href="/change-password">"Change your password"</a></p>
+        </section>
     }
 }

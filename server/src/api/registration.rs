@@ -5,9 +5,10 @@ use super::ApiError;
 use axum::Json;
 use axum::extract::rejection::JsonRejection;
 use axum::extract::{Extension, State};
+use axum::http::HeaderMap;
 use keyhold::domain::{DeliveryMethod, Email, Purpose};
 use keyhold::flows::registration::{self, Proof, RegistrationInput};
-use keyhold::flows::{FieldErrors, FlowError};
+use keyhold::flows::{FieldErrors, FlowError, password};
 use keyhold_app::ssr::{AppState, RequestContext};
 use serde::{Deserialize, Serialize};
 
@@ -17,6 +18,8 @@ pub struct SendCodeRequest {
     purpose: Option<String>,
     registration_data: Option<RegistrationData>,
     delivery_method: Option<String>,
+    /// Keyhold's addition for `change_password` (with a bearer token).
+    current_password: Option<String>,
 }
 
 /// Seed 004's fields plus Keyhold's optional `username` and `role`.
@@ -54,39 +57,53 @@ pub struct CompleteResponse {
 pub async fn send_code_email(
     state: State<AppState>,
     ctx: Extension<RequestContext>,
+    headers: HeaderMap,
     body: Result<Json<SendCodeRequest>, JsonRejection>,
 ) -> Result<Json<SendCodeResponse>, ApiError> {
-    send_code(state, ctx, DeliveryMethod::Email, body).await
+    send_code(state, ctx, headers, DeliveryMethod::Email, body).await
 }
 
 pub async fn send_code_sms(
     state: State<AppState>,
     ctx: Extension<RequestContext>,
+    headers: HeaderMap,
     body: Result<Json<SendCodeRequest>, JsonRejection>,
 ) -> Result<Json<SendCodeResponse>, ApiError> {
-    send_code(state, ctx, DeliveryMethod::Sms, body).await
+    send_code(state, ctx, headers, DeliveryMethod::Sms, body).await
 }
 
 /// `POST /api/{email,sms}/send-code`: `delivery_method` in the body wins over
-/// the path's channel.
+/// the path's channel. Password codes always go to the account's email.
 async fn send_code(
     State(state): State<AppState>,
     Extension(ctx): Extension<RequestContext>,
+    headers: HeaderMap,
     channel: DeliveryMethod,
     body: Result<Json<SendCodeRequest>, JsonRejection>,
 ) -> Result<Json<SendCodeResponse>, ApiError> {
     let Json(body) = body?;
     let core = &state.core;
-    let input = to_input(body, channel);
-    let result = match input {
-        Ok(input) => registration::start(core, input).await,
-        Err(e) => Err(e),
+    let result = match body.purpose.as_deref().map(Purpose::parse) {
+        Some(Ok(Purpose::ForgotPassword)) => {
+            password::forgot(core, body.email.as_deref().unwrap_or_default()).await.map(|c| c.expires_in_minutes)
+        }
+        Some(Ok(Purpose::ChangePassword)) => match super::auth::bearer_account(&state, &headers).await {
+            Ok(id) => {
+                let current = body.current_password.unwrap_or_default();
+                password::send_change_code(core, id, &current, ctx.client_ip).await.map(|c| c.expires_in_minutes)
+            }
+            Err(e) => Err(e),
+        },
+        _ => match to_input(body, channel) {
+            Ok(input) => registration::start(core, input).await.map(|sent| sent.expires_in_minutes),
+            Err(e) => Err(e),
+        },
     };
     match result {
-        Ok(sent) => Ok(Json(SendCodeResponse {
+        Ok(expires_in_minutes) => Ok(Json(SendCodeResponse {
             success: true,
             message: "Verification code sent successfully",
-            expires_in_minutes: sent.expires_in_minutes,
+            expires_in_minutes,
         })),
         Err(e) => Err(ApiError::from_flow(core, &ctx, e).await),
     }
@@ -97,7 +114,7 @@ fn to_input(body: SendCodeRequest, channel: DeliveryMethod) -> Result<Registrati
     let email = body.email.unwrap_or_default();
     match body.purpose.as_deref().map(Purpose::parse) {
         Some(Ok(Purpose::FinishRegistration)) => {}
-        Some(Ok(_)) => errors.add("purpose", "This endpoint handles `finish_registration` only."),
+        Some(Ok(_)) => {}
         Some(Err(e)) => errors.add("purpose", e),
         None => errors.add("purpose", "This field is required."),
     }

@@ -37,7 +37,9 @@ pub async fn request_context(mut req: Request, next: Next) -> Response {
     };
     let span = tracing::info_span!("request", id = %id, method = %ctx.method, path = %ctx.path);
     req.extensions_mut().insert(ctx);
-    let mut res = next.run(req).instrument(span).await;
+    let started = std::time::Instant::now();
+    let mut res = next.run(req).instrument(span.clone()).await;
+    tracing::debug!(parent: &span, status = res.status().as_u16(), elapsed_ms = started.elapsed().as_millis() as u64, "answered");
     if let Ok(value) = HeaderValue::from_str(&id) {
         res.headers_mut().insert(REQUEST_ID, value);
     }

@@ -131,6 +131,13 @@ pub async fn spawn_app_with(overrides: &[(&str, &str)]) -> TestApp {
 }
 
 pub async fn spawn_app_full(overrides: &[(&str, &str)], extra: Router<AppState>) -> TestApp {
+    // Server logs, when RUST_LOG asks for them.
+    if std::env::var_os("RUST_LOG").is_some() {
+        let _ = tracing_subscriber::fmt()
+            .with_env_filter(tracing_subscriber::EnvFilter::from_default_env())
+            .with_test_writer()
+            .try_init();
+    }
     let redis = TestRedis::start().await;
     let outbox = tempfile::tempdir().expect("outbox dir");
     let mut vars: HashMap<String, String> = HashMap::from([
@@ -143,8 +150,8 @@ pub async fn spawn_app_full(overrides: &[(&str, &str)], extra: Router<AppState>)
         vars.insert((*k).to_owned(), (*v).to_owned());
     }
     let settings = Settings::from_lookup(|k| vars.get(k).cloned()).expect("valid test settings");
-    let core = Core::new(settings.clone()).expect("core");
     let app = Application::build_with_routes(settings, leptos_options(), extra).await.expect("app builds");
+    let core = app.core().clone();
     let address = format!("http://127.0.0.1:{}", app.port());
     tokio::spawn(app.run_until(std::future::pending()));
     TestApp { address, redis, client: http_client(), core, outbox }

@@ -2,12 +2,12 @@
 -- KEYS[1] verification_guard   KEYS[2] old verification   KEYS[3] old registration
 -- KEYS[4] new verification     KEYS[5] new registration   KEYS[6] user_candidate
 -- ARGV[1] code the caller saw in the guard ('' = none)   ARGV[2] new code
--- ARGV[3] now (unix s)   ARGV[4] resend cooldown   ARGV[5] max sends
+-- ARGV[3] now (unix ms)   ARGV[4] resend cooldown (ms)   ARGV[5] max sends
 -- ARGV[6] ttl   ARGV[7] candidate ttl   ARGV[8] 'start' | 'resend'
 -- ARGV[9] '1' when registration data belongs to the code (it must exist on resend)
 -- ARGV[10..] three field lists, each a count n then n field/value pairs:
 --   verification, registration, candidate (the last two empty when not used)
--- Returns {status, n}: ok/sends, cooldown/wait, too_many/wait, expired, retry.
+-- Returns {status, n}: ok/sends, cooldown/seconds to wait, too_many/seconds, expired, retry.
 local current = redis.call('HGET', KEYS[1], 'code') or ''
 if current ~= ARGV[1] then return {'retry', 0} end
 local now, ttl = tonumber(ARGV[3]), tonumber(ARGV[6])
@@ -15,7 +15,7 @@ local sends = 0
 if current ~= '' then
   sends = tonumber(redis.call('HGET', KEYS[1], 'sends') or '0')
   local wait = tonumber(redis.call('HGET', KEYS[1], 'sent_at') or '0') + tonumber(ARGV[4]) - now
-  if wait > 0 then return {'cooldown', wait} end
+  if wait > 0 then return {'cooldown', math.ceil(wait / 1000)} end
   if sends >= tonumber(ARGV[5]) then
     return {'too_many', math.max(redis.call('TTL', KEYS[1]), 1)}
   end

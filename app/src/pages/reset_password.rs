@@ -1,0 +1,63 @@
+use crate::components::field::TextField;
+use crate::components::form::{FormAlert, Notice, form_error};
+use crate::error::AppError;
+use crate::server_fns::{ForgotPassword, ResetPassword};
+use keyhold::domain::{Password, VerificationCode};
+use leptos::prelude::*;
+use leptos_meta::Title;
+use leptos_router::hooks::use_query_map;
+
+fn check_code(s: &str) -> Option<String> {
+    VerificationCode::parse(s).err().map(|e| e.to_string())
+}
+fn check_password(s: &str) -> Option<String> {
+    Password::parse(s).err().map(|e| e.to_string())
+}
+
+#[component]
+pub fn ResetPasswordPage() -> impl IntoView {
+    let query = use_query_map();
+    let email = move || query.read().get("email").unwrap_or_default();
+    let reset = ServerAction::<ResetPassword>::new();
+    let resend = ServerAction::<ForgotPassword>::new();
+    let value = reset.value();
+    let notice = Signal::derive(move || {
+        query.read().get("sent").map(|_| {
+            "If an account uses this address, a 6-digit code is on its way. It expires in 10 minutes.".to_owned()
+        })
+    });
+    let start_again = Signal::derive(move || matches!(value.get(), Some(Err(AppError::CodeExpired))));
+    view! {
+        <Title text="Set a new password" />
+        <section class="card narrow">
+            <h1>"Set a new password"</h1>
+            <p class="lead">"For " <strong data-testid="reset-email">{email}</strong></p>
+            <Notice message=notice />
+            <FormAlert message=form_error(value) />
+            {move || start_again.get().then(|| view! {
+                <p class="alert alert-info"><a href="/forgot-password">"Ask for a new code"</a></p>
+            })}
+            <ActionForm action=reset attr:class="form" attr:novalidate=true attr:data-testid="reset-form">
+                <input type="hidden" name="email" value=email />
+                <TextField action_value=value name="code" label="Code from the email" inputmode="numeric"
+                    autocomplete="one-time-code" required=true maxlength=7 check=check_code />
+                <TextField action_value=value name="new_password" label="New password" kind="password"
+                    autocomplete="new-password" required=true maxlength=128 check=check_password
+                    hint="8 to 128 characters. Common passwords are refused." />
+                <TextField action_value=value name="confirm_password" label="New password again" kind="password"
+                    autocomplete="new-password" required=true maxlength=128 />
+                <button type="submit" class="button button-wide" disabled=move || reset.pending().get()>
+                    "Set new password"
+                </button>
+            </ActionForm>
+            <div class="resend">
+                <h2>"Didn't get it?"</h2>
+                <FormAlert message=form_error(resend.value()) testid="resend-error" />
+                <ActionForm action=resend attr:class="form inline-form">
+                    <input type="hidden" name="email" value=email />
+                    <button type="submit" class="button button-secondary" data-testid="resend">"Send a new code"</button>
+                </ActionForm>
+            </div>
+        </section>
+    }
+}

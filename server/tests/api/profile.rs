@@ -1,0 +1,152 @@
+//! The profile and the `user:{userId}` cache (seed 003 §1).
+
+use crate::helpers::{TestApp, create_account, spawn_app, spawn_app_with};
+use serde_json::Value;
+
+const EMAIL: &str = "ann@example.com";
+const PASSWORD: &str = "correct horse battery staple";
+
+async fn logged_in(app: &TestApp) -> String {
+    create_account(app, EMAIL, "ann").await;
+    let res = app.call_fn("login", &[("identifier", EMAIL), ("password", PASSWORD)]).await;
+    assert_eq!(res.status(), 200);
+    let mut conn = app.redis().await;
+    redis::cmd("GET").arg("account:email:ann@example.com").query_async(&mut conn).await.unwrap()
+}
+
+async fn cached(app: &TestApp, id: &str) -> Option<Value> {
+    let mut conn = app.redis().await;
+    let raw: Option<String> = redis::cmd("GET").arg(format!("user:{id}")).query_async(&mut conn).await.unwrap();
+    raw.map(|r| serde_json::from_str(&r).unwrap())
+}
+
+async fn stats(app: &TestApp) -> (u64, u64) {
+    app.core.cache_stats.flush(&app.core.redis).await.unwrap();
+    let h = app.hgetall("stats:cache").await;
+    let get = |k: &str| h.get(k).map(|v| v.parse().unwrap()).unwrap_or(0);
+    (get("hits"), get("misses"))
+}
+
+fn update_form<'a>(extra: &[(&'a str, &'a str)]) -> Vec<(&'a str, &'a str)> {
+    let mut form = vec![
+        ("name", "Ann Lee"),
+        ("phone", "+55 11 98765-4321"),
+        ("address", "Rua A, 1"),
+        ("agency", "0001"),
+        ("account_number", "12345-6"),
+        ("language", "pt-BR"),
+        ("newsletter", "on"),
+    ];
+    for (k, v) in extra {
+        form.retain(|(f, _)| f != k);
+        form.push((k, v));
+    }
+    form
+}
+
+#[tokio::test]
+async fn reads_go_through_the_cache_miss_then_hit() {
+    let app = spawn_app_with(&[("REDIS_CACHE_TTL", "120")]).await;
+    let id = logged_in(&app).await;
+    assert!(cached(&app, &id).await.is_none());
+
+    let res = app.call_fn("profile", &[]).await;
+    assert_eq!(res.status(), 200);
+    let view: Value = res.json().await.unwrap();
+    assert_eq!(view["username"], "ann");
+    assert_eq!(stats(&app).await, (0, 1), "first read is a miss");
+
+    let entry = cached(&app, &id).await.expect("filled on the miss");
+    let keys: Vec<&str> = entry.as_object().unwrap().keys().map(String::as_str).collect();
+    for key in [
+        "id",
+        "name",
+        "email",
+        "address",
+        "bankingDetails",
+        "profilePictureUrl",
+        "cachedAt",
+        "username",
+        "phone",
+        "role",
+    ] {
+        assert!(keys.contains(&key), "{key} in {entry}");
+    }
+    assert_eq!(entry["id"], id);
+    assert!((110..=120).contains(&app.ttl(&format!("user:{id}")).await), "REDIS_CACHE_TTL");
+
+    assert_eq!(app.call_fn("profile", &[]).await.status(), 200);
+    assert_eq!(stats(&app).await, (1, 1), "second read is a hit");
+}
+
+#[tokio::test]
+async fn every_account_write_drops_the_cache_entry() {
+    let app = spawn_app().await;
+    let id = logged_in(&app).await;
+    app.call_fn("profile", &[]).await;
+    assert!(cached(&app, &id).await.is_some());
+
+    let res = app.call_fn("update-profile", &update_form(&[])).await;
+    assert_eq!(res.status(), 200, "{}", res.text().await.unwrap());
+    // The write dropped the old entry; the answer refilled it with the new name.
+    assert_eq!(cached(&app, &id).await.unwrap()["name"], "Ann Lee");
+    let view: Value = app.call_fn("profile", &[]).await.json().await.unwrap();
+    assert_eq!(view["name"], "Ann Lee");
+    assert_eq!(view["phone"], "+5511987654321");
+    assert_eq!(view["agency"], "0001");
+    assert_eq!(view["account_number_masked"], "•••45-6");
+    assert_eq!(view["language"], "pt-BR");
+    assert_eq!(view["newsletter"], true);
+
+    // A role change is an account write too.
+    keyhold::store::accounts::set_role(&app.core.redis, id.parse().unwrap(), keyhold::domain::Role::Creator)
+        .await
+        .unwrap();
+    assert!(cached(&app, &id).await.is_none());
+}
+
+#[tokio::test]
+async fn the_cache_never_holds_secrets() {
+    let app = spawn_app().await;
+    let id = logged_in(&app).await;
+    app.call_fn("update-profile", &update_form(&[])).await;
+    app.call_fn("profile", &[]).await;
+    let entry = cached(&app, &id).await.unwrap();
+    let text = entry.to_string();
+    assert_eq!(entry["bankingDetails"], serde_json::json!({"agency": "0001", "accountNumber": "•••45-6"}));
+    for secret in ["argon2", "password", "12345-6", "token", "session", "code"] {
+        assert!(!text.to_lowercase().contains(secret), "{secret} in {text}");
+    }
+}
+
+#[tokio::test]
+async fn bad_profile_input_is_refused_field_by_field_and_nothing_is_written() {
+    let app = spawn_app().await;
+    let id = logged_in(&app).await;
+    let before = app.hgetall(&format!("account:{id}")).await;
+    let res = app
+        .call_fn(
+            "update-profile",
+            &update_form(&[("agency", "12"), ("phone", "abc"), ("name", ""), ("account_number", "")]),
+        )
+        .await;
+    assert_eq!(res.status(), 400);
+    let body: Value = res.json().await.unwrap();
+    let fields: Vec<&str> = body["fields"].as_array().unwrap().iter().map(|f| f["field"].as_str().unwrap()).collect();
+    assert_eq!(fields, vec!["name", "phone", "agency"]);
+    assert_eq!(app.hgetall(&format!("account:{id}")).await, before, "nothing half-written");
+
+    // A branch without an account number (and none stored) is refused too.
+    let res = app.call_fn("update-profile", &update_form(&[("account_number", "")])).await;
+    let body: Value = res.json().await.unwrap();
+    assert_eq!(body["fields"][0]["field"], "account_number");
+}
+
+#[tokio::test]
+async fn strangers_cannot_read_or_write_profiles() {
+    let app = spawn_app().await;
+    let res = app.call_fn("profile", &[]).await;
+    assert_eq!(res.status(), 401);
+    assert_eq!(res.json::<Value>().await.unwrap()["code"], "not_logged_in");
+    assert_eq!(app.call_fn("update-profile", &update_form(&[])).await.status(), 401);
+}

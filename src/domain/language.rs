@@ -1,0 +1,20 @@
+use super::choice::choice;
+
+choice! {
+    /// The language a person prefers for messages (a profile preference).
+    Language {
+        English => "en",
+        Portuguese => "pt-BR",
+        Spanish => "es",
+    }
+}
+
+impl Language {
+    pub fn label(self) -> &'static str {
+        match self {
+            Language::English => "English",
+            Language::Portuguese => "Português (Brasil)",
+            Language::Spanish => "Español",
+        }
+    }
+}

@@ -1,0 +1,127 @@
+//! What every code purpose shares: issuing a code within the limits,
+//! delivering it (or leaving nothing behind), judging an attempt, and the
+//! status a verify page shows.
+
+use super::{Core, FieldErrors, FlowError};
+use crate::domain::{DeliveryMethod, Email, Purpose};
+use crate::notify::Message;
+use crate::store::pending::{self, AttemptOutcome, Guard, Issue, IssueOutcome, IssueRequest};
+
+/// A request for a code under the configured limits.
+pub(crate) fn request<'a>(
+    core: &Core,
+    purpose: Purpose,
+    email: &'a Email,
+    method: DeliveryMethod,
+    issue: Issue<'a>,
+) -> IssueRequest<'a> {
+    let s = &core.settings;
+    IssueRequest {
+        purpose,
+        email,
+        method,
+        issue,
+        now_ms: chrono::Utc::now().timestamp_millis(),
+        ttl: s.ttl.verification,
+        candidate_ttl: s.ttl.user_candidate,
+        cooldown: s.limits.resend_cooldown,
+        max_sends: s.limits.code_sends,
+    }
+}
+
+/// The code of an issued request, or the reason there is none.
+pub(crate) fn issued(outcome: IssueOutcome) -> Result<String, FlowError> {
+    match outcome {
+        IssueOutcome::Issued { code, .. } => Ok(code),
+        IssueOutcome::Cooldown { retry_after } | IssueOutcome::TooManySends { retry_after } => {
+            Err(FlowError::Throttled { retry_after })
+        }
+        IssueOutcome::Expired => Err(FlowError::Expired),
+    }
+}
+
+/// Sends the message; if that fails, removes every key of the code so the
+/// person starts again with a clean slate.
+pub(crate) async fn deliver(
+    core: &Core,
+    purpose: Purpose,
+    email: &Email,
+    code: &str,
+    message: Option<Message>,
+) -> Result<(), FlowError> {
+    let Some(message) = message else { return Ok(()) };
+    if let Err(err) = core.notifier.send(message).await {
+        pending::discard(&core.redis, purpose, email, code).await?;
+        return Err(FlowError::DeliveryFailed(err));
+    }
+    Ok(())
+}
+
+/// Whether to go on after judging one attempt.
+pub(crate) enum Judgement {
+    Matched,
+    /// The live code changed under us: read the guard again.
+    Stale,
+}
+
+/// Judges one attempt against the guard: a match goes on, a miss counts
+/// against the code (the last allowed miss kills it).
+pub(crate) async fn judge(
+    core: &Core,
+    purpose: Purpose,
+    email: &Email,
+    guard: &Guard,
+    matches: bool,
+) -> Result<Judgement, FlowError> {
+    let max = core.settings.limits.code_attempts;
+    if guard.attempts >= max {
+        return Err(FlowError::CodeExhausted);
+    }
+    if matches {
+        return Ok(Judgement::Matched);
+    }
+    match pending::fail_attempt(&core.redis, purpose, email, &guard.code, max).await? {
+        AttemptOutcome::Wrong { attempts_left } => Err(FlowError::WrongCode { attempts_left }),
+        AttemptOutcome::Exhausted => Err(FlowError::CodeExhausted),
+        AttemptOutcome::Expired => Err(FlowError::Expired),
+        AttemptOutcome::Stale => Ok(Judgement::Stale),
+    }
+}
+
+/// How often an attempt is re-judged when a resend raced it.
+pub(crate) const ATTEMPT_RETRIES: usize = 5;
+
+pub(crate) fn parse_email(input: &str) -> Result<Email, FlowError> {
+    Email::parse(input).map_err(|e| FlowError::Invalid(FieldErrors::single("email", e)))
+}
+
+/// What a verify page shows about a pending code.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PendingStatus {
+    /// A code can still be entered.
+    pub live: bool,
+    /// Seconds until "send a new code" works again (0 = now).
+    pub resend_in: u64,
+    pub sends_left: u32,
+    pub attempts_left: u32,
+    pub expires_in: u64,
+}
+
+pub async fn status(core: &Core, purpose: Purpose, email: &str) -> Result<PendingStatus, FlowError> {
+    let email = parse_email(email)?;
+    let guard = pending::guard(&core.redis, purpose, &email).await?;
+    let limits = &core.settings.limits;
+    Ok(match guard {
+        None => PendingStatus { live: false, resend_in: 0, sends_left: 0, attempts_left: 0, expires_in: 0 },
+        Some(g) => {
+            let since_ms = (chrono::Utc::now().timestamp_millis() - g.sent_at).max(0) as u64;
+            PendingStatus {
+                live: g.attempts < limits.code_attempts,
+                resend_in: (limits.resend_cooldown * 1000).saturating_sub(since_ms).div_ceil(1000),
+                sends_left: limits.code_sends.saturating_sub(g.sends),
+                attempts_left: limits.code_attempts.saturating_sub(g.attempts),
+                expires_in: g.ttl.max(0) as u64,
+            }
+        }
+    })
+}

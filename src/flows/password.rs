@@ -1,0 +1,144 @@
+//! Forgotten and changed passwords: a code with purpose `forgot_password`
+//! or `change_password`, then a new password that ends every other session.
+
+use super::codes::{self, ATTEMPT_RETRIES, Judgement};
+use super::{Core, FieldErrors, FlowError, login};
+use crate::domain::{DeliveryMethod, Email, ParseError, Password, Purpose, VerificationCode};
+use crate::notify::{Message, templates};
+use crate::passwords;
+use crate::store::accounts::{self, Account, LoginName};
+use crate::store::pending::{self, Issue, ResetOutcome};
+use std::net::IpAddr;
+use subtle::ConstantTimeEq;
+use uuid::Uuid;
+
+/// Minutes the code stays valid (shown to the person).
+pub struct CodeIssued {
+    pub expires_in_minutes: u64,
+}
+
+/// Sends a reset code if the address has an account. The answer, the keys
+/// written and the limits are the same either way, so the form tells a
+/// stranger nothing about who is registered.
+pub async fn forgot(core: &Core, email: &str) -> Result<CodeIssued, FlowError> {
+    let email = codes::parse_email(email)?;
+    let purpose = Purpose::ForgotPassword;
+    let account = accounts::find_id(&core.redis, &LoginName::Email(email.clone())).await?;
+    let request = codes::request(core, purpose, &email, DeliveryMethod::Email, Issue::Start);
+    let code = codes::issued(pending::issue_code(&core.redis, request).await?)?;
+    let message = account.map(|_| {
+        let mut url = core.settings.app_url.clone();
+        url.set_path("/reset-password");
+        url.query_pairs_mut().clear().append_pair("email", email.as_str());
+        Message::Email(templates::password_reset_code(&email, &code, url.as_str(), core.settings.ttl.verification))
+    });
+    codes::deliver(core, purpose, &email, &code, message).await?;
+    Ok(CodeIssued { expires_in_minutes: core.settings.ttl.verification.div_ceil(60) })
+}
+
+/// Sets a new password with a `forgot_password` code; returns the account.
+pub async fn reset(
+    core: &Core,
+    email: &str,
+    code: &str,
+    new_password: &str,
+    confirm: &str,
+) -> Result<Account, FlowError> {
+    let mut errors = FieldErrors::default();
+    let email = errors.check("email", Email::parse(email));
+    let code = errors.check("code", VerificationCode::parse(code));
+    let password = new_password_checked(&mut errors, new_password, confirm);
+    let (Some(email), Some(code), Some(password)) = (email, code, password) else {
+        return Err(FlowError::Invalid(errors));
+    };
+    let id = accounts::find_id(&core.redis, &LoginName::Email(email.clone())).await?;
+    set_with_code(core, Purpose::ForgotPassword, &email, id, &code, password).await
+}
+
+/// Step one of a change: checks the current password (counted like a
+/// login) and sends a `change_password` code to the account's address.
+pub async fn send_change_code(core: &Core, id: Uuid, current: &str, ip: IpAddr) -> Result<CodeIssued, FlowError> {
+    let account = accounts::get(&core.redis, id).await?.ok_or(FlowError::Expired)?;
+    match login::authenticate(core, account.email.as_str(), current, ip).await {
+        Ok(_) => {}
+        Err(FlowError::InvalidCredentials) => {
+            return Err(FlowError::Invalid(FieldErrors::single(
+                "current_password",
+                "This is not your current password.",
+            )));
+        }
+        Err(FlowError::Invalid(_)) => {
+            return Err(FlowError::Invalid(FieldErrors::single("current_password", ParseError::Required)));
+        }
+        Err(e) => return Err(e),
+    }
+    let purpose = Purpose::ChangePassword;
+    let request = codes::request(core, purpose, &account.email, DeliveryMethod::Email, Issue::Start);
+    let code = codes::issued(pending::issue_code(&core.redis, request).await?)?;
+    let message = templates::password_change_code(&account.email, &code, core.settings.ttl.verification);
+    codes::deliver(core, purpose, &account.email, &code, Some(Message::Email(message))).await?;
+    Ok(CodeIssued { expires_in_minutes: core.settings.ttl.verification.div_ceil(60) })
+}
+
+/// Step two: the code and the new password. Every session ends; the caller
+/// logs the current one in again with the returned account.
+pub async fn change(
+    core: &Core,
+    id: Uuid,
+    code: &str,
+    new_password: &str,
+    confirm: &str,
+) -> Result<Account, FlowError> {
+    let mut errors = FieldErrors::default();
+    let code = errors.check("code", VerificationCode::parse(code));
+    let password = new_password_checked(&mut errors, new_password, confirm);
+    let (Some(code), Some(password)) = (code, password) else {
+        return Err(FlowError::Invalid(errors));
+    };
+    let account = accounts::get(&core.redis, id).await?.ok_or(FlowError::Expired)?;
+    set_with_code(core, Purpose::ChangePassword, &account.email, Some(id), &code, password).await
+}
+
+fn new_password_checked(errors: &mut FieldErrors, new_password: &str, confirm: &str) -> Option<Password> {
+    let password = errors.check("new_password", Password::parse_new(new_password));
+    if password.is_some() && new_password != confirm {
+        errors.add("confirm_password", ParseError::PasswordMismatch);
+        return None;
+    }
+    password
+}
+
+/// Judges the code, then spends it and stores the new hash in one step.
+async fn set_with_code(
+    core: &Core,
+    purpose: Purpose,
+    email: &Email,
+    id: Option<Uuid>,
+    code: &VerificationCode,
+    password: Password,
+) -> Result<Account, FlowError> {
+    let mut hash = None;
+    for _ in 0..ATTEMPT_RETRIES {
+        let Some(guard) = pending::guard(&core.redis, purpose, email).await? else {
+            return Err(FlowError::Expired);
+        };
+        let matches: bool = code.expose().as_bytes().ct_eq(guard.code.as_bytes()).into();
+        if let Judgement::Stale = codes::judge(core, purpose, email, &guard, matches).await? {
+            continue;
+        }
+        // Only a right code costs a hash.
+        let Some(id) = id else { return Err(FlowError::Expired) };
+        let hash = match &hash {
+            Some(h) => h,
+            None => hash.insert(passwords::hash(password.clone()).await?),
+        };
+        let max = core.settings.limits.code_attempts;
+        match pending::reset_password(&core.redis, purpose, email, &guard.code, id, hash, max).await? {
+            ResetOutcome::Done => return accounts::get(&core.redis, id).await?.ok_or(FlowError::Expired),
+            ResetOutcome::Exhausted => return Err(FlowError::CodeExhausted),
+            ResetOutcome::Expired => return Err(FlowError::Expired),
+            ResetOutcome::Stale => continue,
+        }
+    }
+    Err(FlowError::Expired)
+}

@@ -1,0 +1,82 @@
+//! The JWT API's flows: log in for a token pair, rotate it, log out, and
+//! authenticate a request. Refresh tokens are single-use: presenting a
+//! rotated one again revokes its whole family (someone copied it).
+
+use super::{Core, FlowError, login, unix_now};
+use crate::store::accounts::{self, Account};
+use crate::store::tokens::{self as blacklist, Revocation};
+use crate::tokens::{ACCESS_TTL, Claims, REFRESH_TTL, TokenError, TokenType};
+use std::net::IpAddr;
+use uuid::Uuid;
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TokenPair {
+    pub access_token: String,
+    pub refresh_token: String,
+    pub expires_in: i64,
+    pub refresh_expires_in: i64,
+}
+
+fn pair(core: &Core, account: &Account, family: Uuid) -> TokenPair {
+    let now = unix_now();
+    let keys = &core.tokens;
+    let (access_token, _) = keys.issue(account.id, family, account.session_epoch, TokenType::Access, now);
+    let (refresh_token, _) = keys.issue(account.id, family, account.session_epoch, TokenType::Refresh, now);
+    TokenPair { access_token, refresh_token, expires_in: ACCESS_TTL, refresh_expires_in: REFRESH_TTL }
+}
+
+/// Email or username and password, with the login form's throttles.
+pub async fn issue(core: &Core, identifier: &str, password: &str, ip: IpAddr) -> Result<TokenPair, FlowError> {
+    let account = login::authenticate(core, identifier, password, ip).await?;
+    Ok(pair(core, &account, Uuid::new_v4()))
+}
+
+fn revocation(claims: &Claims) -> Revocation {
+    Revocation { id: claims.jti, user_id: claims.sub, expires_at: claims.exp }
+}
+
+/// A new pair for a refresh token, which is revoked on the way.
+pub async fn refresh(core: &Core, refresh_token: &str) -> Result<TokenPair, FlowError> {
+    let claims = core.tokens.verify(refresh_token, TokenType::Refresh)?;
+    if blacklist::any_revoked(&core.redis, &[claims.fam]).await? {
+        return Err(TokenError::Revoked.into());
+    }
+    let now = unix_now();
+    if !blacklist::revoke_once(&core.redis, &revocation(&claims), now).await? {
+        // Reuse: whoever holds the newer tokens may be a thief. End them all.
+        let family = Revocation { id: claims.fam, user_id: claims.sub, expires_at: now + REFRESH_TTL };
+        blacklist::revoke(&core.redis, &[family], now).await?;
+        tracing::warn!(user = %claims.sub, "refresh token reused; its family is revoked");
+        return Err(TokenError::Revoked.into());
+    }
+    match accounts::get(&core.redis, claims.sub).await? {
+        Some(account) if account.session_epoch == claims.sep => Ok(pair(core, &account, claims.fam)),
+        _ => Err(TokenError::Revoked.into()),
+    }
+}
+
+/// Revokes the presented tokens (either may be absent, not both).
+pub async fn logout(core: &Core, access: Option<&str>, refresh: Option<&str>) -> Result<(), FlowError> {
+    let mut revoked = Vec::new();
+    if let Some(token) = access {
+        revoked.push(revocation(&core.tokens.verify(token, TokenType::Access)?));
+    }
+    if let Some(token) = refresh {
+        revoked.push(revocation(&core.tokens.verify(token, TokenType::Refresh)?));
+    }
+    if revoked.is_empty() {
+        return Err(TokenError::Missing.into());
+    }
+    blacklist::revoke(&core.redis, &revoked, unix_now()).await?;
+    Ok(())
+}
+
+/// The user an access token speaks for, unless it or its family is revoked.
+pub async fn authenticate(core: &Core, access: Option<&str>) -> Result<Uuid, FlowError> {
+    let token = access.ok_or(TokenError::Missing)?;
+    let claims = core.tokens.verify(token, TokenType::Access)?;
+    if blacklist::any_revoked(&core.redis, &[claims.jti, claims.fam]).await? {
+        return Err(TokenError::Revoked.into());
+    }
+    Ok(claims.sub)
+}
