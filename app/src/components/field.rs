@@ -62,7 +62,8 @@ pub fn TextField<T: Send + Sync + 'static>(
                 inputmode=inputmode
                 maxlength=maxlength
                 required=required
-                value=value
+                value=value.clone()
+                prop:value=value.unwrap_or_default()
                 aria-invalid=move || if message.get().is_some() { "true" } else { "false" }
                 aria-describedby=described_by
                 on:input=move |_| {
