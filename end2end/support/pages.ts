@@ -1,5 +1,6 @@
 // Page objects: what a person does on each page, by label and test id.
 import { Page, expect } from '@playwright/test';
+import { Mailbox, uniqueUser } from './fixtures';
 
 export async function waitForApp(page: Page, project: string) {
   if (project === 'js') await expect(page.locator('body')).toHaveAttribute('data-hydrated', 'true');
@@ -56,4 +57,18 @@ export class LoginPage {
     await this.page.getByLabel('Password').fill(password);
     await this.page.getByRole('button', { name: 'Log in' }).click();
   }
+}
+
+/** Registers and verifies a fresh account; leaves `page` logged in on /profile. */
+export async function signUp(page: Page, mailbox: Mailbox, prefix: string, project: string) {
+  const user = uniqueUser(prefix, project);
+  const register = new RegisterPage(page, project);
+  await register.open();
+  await register.fill(user);
+  await register.submit();
+  const verify = new VerifyPage(page, project);
+  await verify.expectLoaded();
+  await verify.enter(Mailbox.code(await mailbox.latest(user.email)));
+  await expect(page).toHaveURL(/\/profile/);
+  return user;
 }

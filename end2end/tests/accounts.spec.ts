@@ -1,5 +1,5 @@
 import { test, expect, snap, uniqueUser, Mailbox } from '../support/fixtures';
-import { LoginPage, RegisterPage, VerifyPage, waitForApp } from '../support/pages';
+import { LoginPage, RegisterPage, VerifyPage, signUp, waitForApp } from '../support/pages';
 
 test('register, verify with the emailed code, log out and log in again', async ({ page, mailbox }, testInfo) => {
   const project = testInfo.project.name;
@@ -118,17 +118,11 @@ test('bad input is explained next to each field', async ({ page }, testInfo) => 
 test('the username check tells whether a name is free', async ({ page, mailbox }, testInfo) => {
   const project = testInfo.project.name;
   // Make an account whose username is then taken.
-  const owner = uniqueUser('own', project);
-  const register = new RegisterPage(page, project);
-  await register.open();
-  await register.fill(owner);
-  await register.submit();
-  await new VerifyPage(page, project).expectLoaded();
-  await new VerifyPage(page, project).enter(Mailbox.code(await mailbox.latest(owner.email)));
-  await expect(page).toHaveURL(/\/profile$/);
+  const owner = await signUp(page, mailbox, 'own', project);
   await page.getByRole('button', { name: 'Log out' }).click();
   await expect(page.getByTestId('nav-signed-out')).toBeVisible();
 
+  const register = new RegisterPage(page, project);
   await register.open();
   await page.locator('#username').fill(owner.username);
   if (project === 'js') {

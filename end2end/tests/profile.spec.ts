@@ -1,20 +1,6 @@
-import { test, expect, snap, uniqueUser, Mailbox } from '../support/fixtures';
-import { LoginPage, RegisterPage, VerifyPage, waitForApp } from '../support/pages';
+import { test, expect, snap, Mailbox } from '../support/fixtures';
+import { LoginPage, signUp, waitForApp } from '../support/pages';
 import { Browser, Page } from '@playwright/test';
-
-/** Registers and verifies a fresh account in `page`; returns it, logged in. */
-async function signUp(page: Page, mailbox: Mailbox, prefix: string, project: string) {
-  const user = uniqueUser(prefix, project);
-  const register = new RegisterPage(page, project);
-  await register.open();
-  await register.fill(user);
-  await register.submit();
-  const verify = new VerifyPage(page, project);
-  await verify.expectLoaded();
-  await verify.enter(Mailbox.code(await mailbox.latest(user.email)));
-  await expect(page).toHaveURL(/\/profile/);
-  return user;
-}
 
 test('edit the profile: a bad value is explained, a good one is saved', async ({ page, mailbox }, testInfo) => {
   const project = testInfo.project.name;

@@ -1,4 +1,5 @@
 use super::ParseError;
+use super::text::text_newtype;
 use serde::{Deserialize, Serialize};
 use std::fmt;
 
@@ -8,12 +9,16 @@ use std::fmt;
 #[serde(try_from = "String", into = "String")]
 pub struct Agency(String);
 
+text_newtype!(Agency);
+
 /// A bank account number: 1–13 digits with an optional check character,
 /// e.g. `12345-6`. Treated as a secret: only [`AccountNumber::masked`]
 /// leaves the account record.
 #[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(try_from = "String", into = "String")]
 pub struct AccountNumber(String);
+
+text_newtype!(secret AccountNumber);
 
 /// `digits` or `digits-check`, normalised to upper case; spaces and dots dropped.
 fn parse_with_check(
@@ -68,38 +73,6 @@ pub fn mask(number: &str) -> String {
 impl fmt::Debug for AccountNumber {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(f, "AccountNumber({})", self.masked())
-    }
-}
-
-impl fmt::Display for Agency {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&self.0)
-    }
-}
-
-impl TryFrom<String> for Agency {
-    type Error = ParseError;
-    fn try_from(value: String) -> Result<Self, Self::Error> {
-        Self::parse(&value)
-    }
-}
-
-impl From<Agency> for String {
-    fn from(value: Agency) -> Self {
-        value.0
-    }
-}
-
-impl TryFrom<String> for AccountNumber {
-    type Error = ParseError;
-    fn try_from(value: String) -> Result<Self, Self::Error> {
-        Self::parse(&value)
-    }
-}
-
-impl From<AccountNumber> for String {
-    fn from(value: AccountNumber) -> Self {
-        value.0
     }
 }
 

@@ -1,6 +1,6 @@
 use super::ParseError;
+use super::text::text_newtype;
 use serde::{Deserialize, Serialize};
-use std::fmt;
 
 /// An email address, trimmed and lower-cased so that it can key the account
 /// index (`account:email:{email}`): `Ann@Example.com` and `ann@example.com`
@@ -8,6 +8,8 @@ use std::fmt;
 #[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(try_from = "String", into = "String")]
 pub struct Email(String);
+
+text_newtype!(Email);
 
 impl Email {
     pub const MAX_LEN: usize = 254;
@@ -50,31 +52,6 @@ impl Email {
 
     pub fn as_str(&self) -> &str {
         &self.0
-    }
-}
-
-impl AsRef<str> for Email {
-    fn as_ref(&self) -> &str {
-        &self.0
-    }
-}
-
-impl fmt::Display for Email {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&self.0)
-    }
-}
-
-impl TryFrom<String> for Email {
-    type Error = ParseError;
-    fn try_from(value: String) -> Result<Self, Self::Error> {
-        Self::parse(&value)
-    }
-}
-
-impl From<Email> for String {
-    fn from(value: Email) -> Self {
-        value.0
     }
 }
 

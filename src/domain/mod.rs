@@ -15,6 +15,7 @@ mod password;
 mod phone;
 mod purpose;
 mod role;
+mod text;
 mod username;
 
 pub use banking::{AccountNumber, Agency, mask as mask_account_number};

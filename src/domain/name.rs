@@ -1,11 +1,13 @@
+use super::text::text_newtype;
 use super::{ParseError, has_control_chars};
 use serde::{Deserialize, Serialize};
-use std::fmt;
 
 /// A person's display name: 1–100 characters, no control characters.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(try_from = "String", into = "String")]
 pub struct PersonName(String);
+
+text_newtype!(PersonName);
 
 impl PersonName {
     pub const MAX_LEN: usize = 100;
@@ -26,25 +28,6 @@ impl PersonName {
 
     pub fn as_str(&self) -> &str {
         &self.0
-    }
-}
-
-impl fmt::Display for PersonName {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&self.0)
-    }
-}
-
-impl TryFrom<String> for PersonName {
-    type Error = ParseError;
-    fn try_from(value: String) -> Result<Self, Self::Error> {
-        Self::parse(&value)
-    }
-}
-
-impl From<PersonName> for String {
-    fn from(value: PersonName) -> Self {
-        value.0
     }
 }
 

@@ -1,6 +1,6 @@
 use super::ParseError;
+use super::text::text_newtype;
 use serde::{Deserialize, Serialize};
-use std::fmt;
 
 /// A phone number reduced to an optional leading `+` and 7–15 digits
 /// (E.164 allows 15). Spaces, dots, dashes and brackets are dropped, so
@@ -8,6 +8,8 @@ use std::fmt;
 #[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(try_from = "String", into = "String")]
 pub struct Phone(String);
+
+text_newtype!(Phone);
 
 impl Phone {
     pub fn parse(input: &str) -> Result<Self, ParseError> {
@@ -40,25 +42,6 @@ impl Phone {
 
     pub fn as_str(&self) -> &str {
         &self.0
-    }
-}
-
-impl fmt::Display for Phone {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&self.0)
-    }
-}
-
-impl TryFrom<String> for Phone {
-    type Error = ParseError;
-    fn try_from(value: String) -> Result<Self, Self::Error> {
-        Self::parse(&value)
-    }
-}
-
-impl From<Phone> for String {
-    fn from(value: Phone) -> Self {
-        value.0
     }
 }
 

@@ -1,6 +1,6 @@
 use super::ParseError;
+use super::text::text_newtype;
 use serde::{Deserialize, Serialize};
-use std::fmt;
 
 /// A public handle: 3–32 of `a-z 0-9 . _ -`, starting with a letter or digit,
 /// stored lower-case so that the index `account:username:{username}` is
@@ -8,6 +8,8 @@ use std::fmt;
 #[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(try_from = "String", into = "String")]
 pub struct Username(String);
+
+text_newtype!(Username);
 
 impl Username {
     pub const MIN_LEN: usize = 3;
@@ -59,31 +61,6 @@ impl Username {
 
     pub fn as_str(&self) -> &str {
         &self.0
-    }
-}
-
-impl AsRef<str> for Username {
-    fn as_ref(&self) -> &str {
-        &self.0
-    }
-}
-
-impl fmt::Display for Username {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&self.0)
-    }
-}
-
-impl TryFrom<String> for Username {
-    type Error = ParseError;
-    fn try_from(value: String) -> Result<Self, Self::Error> {
-        Self::parse(&value)
-    }
-}
-
-impl From<Username> for String {
-    fn from(value: Username) -> Self {
-        value.0
     }
 }
 

@@ -1,3 +1,4 @@
+pub mod checks;
 pub mod field;
 pub mod form;
 pub mod layout;

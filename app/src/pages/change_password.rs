@@ -1,19 +1,12 @@
+use crate::components::checks;
 use crate::components::field::TextField;
 use crate::components::form::{FormAlert, Notice, form_error};
 use crate::components::layout::use_current_user;
 use crate::server_fns::{ChangePassword, SendChangeCode};
-use keyhold::domain::{Password, VerificationCode};
 use leptos::prelude::*;
 use leptos_meta::Title;
 use leptos_router::components::Redirect;
 use leptos_router::hooks::use_query_map;
-
-fn check_code(s: &str) -> Option<String> {
-    VerificationCode::parse(s).err().map(|e| e.to_string())
-}
-fn check_password(s: &str) -> Option<String> {
-    Password::parse(s).err().map(|e| e.to_string())
-}
 
 /// Two steps: prove the current password (a code goes to the account's
 /// address), then the code and the new password.
@@ -50,9 +43,9 @@ pub fn ChangePasswordPage() -> impl IntoView {
             <FormAlert message=form_error(change.value()) />
             <ActionForm action=change attr:class="form" attr:novalidate=true attr:data-testid="change-form">
                 <TextField action_value=change.value() name="code" label="Code from the email" inputmode="numeric"
-                    autocomplete="one-time-code" required=true maxlength=7 check=check_code />
+                    autocomplete="one-time-code" required=true maxlength=7 check=checks::code />
                 <TextField action_value=change.value() name="new_password" label="New password" kind="password"
-                    autocomplete="new-password" required=true maxlength=128 check=check_password
+                    autocomplete="new-password" required=true maxlength=128 check=checks::new_password
                     hint="8 to 128 characters. Common passwords are refused." />
                 <TextField action_value=change.value() name="confirm_password" label="New password again"
                     kind="password" autocomplete="new-password" required=true maxlength=128 />

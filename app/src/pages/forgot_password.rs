@@ -1,13 +1,9 @@
+use crate::components::checks;
 use crate::components::field::TextField;
 use crate::components::form::{FormAlert, echoed, form_error};
 use crate::server_fns::ForgotPassword;
-use keyhold::domain::Email;
 use leptos::prelude::*;
 use leptos_meta::Title;
-
-fn check_email(s: &str) -> Option<String> {
-    Email::parse(s).err().map(|e| e.to_string())
-}
 
 #[component]
 pub fn ForgotPasswordPage() -> impl IntoView {
@@ -21,7 +17,7 @@ pub fn ForgotPasswordPage() -> impl IntoView {
             <FormAlert message=form_error(value) />
             <ActionForm action=action attr:class="form" attr:novalidate=true attr:data-testid="forgot-form">
                 <TextField action_value=value name="email" label="Email" kind="email" autocomplete="email"
-                    required=true maxlength=254 check=check_email value=echoed(value, "email").unwrap_or_default() />
+                    required=true maxlength=254 check=checks::email value=echoed(value, "email").unwrap_or_default() />
                 <button type="submit" class="button button-wide" disabled=move || action.pending().get()>
                     "Send me a code"
                 </button>

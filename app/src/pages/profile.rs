@@ -1,25 +1,13 @@
+use crate::components::checks;
 use crate::components::field::TextField;
 use crate::components::form::{FormAlert, Notice, form_error};
 use crate::error::AppError;
 use crate::server_fns::{ProfileView, UpdateProfile, profile};
-use keyhold::domain::{AccountNumber, Agency, Language, PersonName, Phone};
+use keyhold::domain::Language;
 use leptos::prelude::*;
 use leptos_meta::Title;
 use leptos_router::components::Redirect;
 use leptos_router::hooks::use_query_map;
-
-fn check_name(s: &str) -> Option<String> {
-    PersonName::parse(s).err().map(|e| e.to_string())
-}
-fn check_phone(s: &str) -> Option<String> {
-    Phone::parse_optional(s).err().map(|e| e.to_string())
-}
-fn check_agency(s: &str) -> Option<String> {
-    Agency::parse(s).err().map(|e| e.to_string())
-}
-fn check_account(s: &str) -> Option<String> {
-    AccountNumber::parse(s).err().map(|e| e.to_string())
-}
 
 #[component]
 pub fn ProfilePage() -> impl IntoView {
@@ -97,18 +85,18 @@ fn ProfileCard(
             <FormAlert message=form_error(value) />
             <ActionForm action=action attr:class="form" attr:novalidate=true attr:data-testid="profile-form">
                 <TextField action_value=value name="name" label="Full name" autocomplete="name" required=true
-                    maxlength=100 check=check_name value=typed("name", &profile.name) />
+                    maxlength=100 check=checks::name value=typed("name", &profile.name) />
                 <TextField action_value=value name="phone" label="Phone" kind="tel" autocomplete="tel"
-                    check=check_phone value=typed("phone", &profile.phone) />
+                    check=checks::phone value=typed("phone", &profile.phone) />
                 <TextField action_value=value name="address" label="Address" autocomplete="street-address"
                     maxlength=300 value=typed("address", &profile.address) />
                 <fieldset class="group">
                     <legend>"Bank account for payouts"</legend>
                     <div class="row-2">
                         <TextField action_value=value name="agency" label="Branch" inputmode="numeric"
-                            maxlength=7 check=check_agency hint="Like 0001." value=typed("agency", &profile.agency) />
+                            maxlength=7 check=checks::agency hint="Like 0001." value=typed("agency", &profile.agency) />
                         <TextField action_value=value name="account_number" label="Account number"
-                            inputmode="numeric" maxlength=16 check=check_account hint=account_hint />
+                            inputmode="numeric" maxlength=16 check=checks::account_number hint=account_hint />
                     </div>
                 </fieldset>
                 <div class="field">

@@ -1,25 +1,13 @@
+use crate::components::checks;
 use crate::components::field::{TextField, clear_field_error, field_message};
 use crate::components::form::{FormAlert, echoed, form_error};
 use crate::error::AppError;
 use crate::server_fns::{Register, check_username};
-use keyhold::domain::{Email, Password, PersonName, Phone, Username};
+use keyhold::domain::Username;
 use leptos::prelude::*;
 use leptos::task::spawn_local;
 use leptos_meta::Title;
 use std::time::Duration;
-
-fn check_name(s: &str) -> Option<String> {
-    PersonName::parse(s).err().map(|e| e.to_string())
-}
-fn check_email(s: &str) -> Option<String> {
-    Email::parse(s).err().map(|e| e.to_string())
-}
-fn check_phone(s: &str) -> Option<String> {
-    Phone::parse_optional(s).err().map(|e| e.to_string())
-}
-fn check_password(s: &str) -> Option<String> {
-    Password::parse(s).err().map(|e| e.to_string())
-}
 
 /// The availability line under the username field.
 #[derive(Clone, Debug, PartialEq)]
@@ -110,7 +98,7 @@ pub fn RegisterPage() -> impl IntoView {
                     autocomplete="name"
                     required=true
                     maxlength=100
-                    check=check_name
+                    check=checks::name
                     value=echo("name").unwrap_or_default()
                 />
                 <div class="field" class:has-error=move || username_message.get().is_some()>
@@ -171,7 +159,7 @@ pub fn RegisterPage() -> impl IntoView {
                     autocomplete="email"
                     required=true
                     maxlength=254
-                    check=check_email
+                    check=checks::email
                     value=echo("email").unwrap_or_default()
                 />
                 <TextField
@@ -181,7 +169,7 @@ pub fn RegisterPage() -> impl IntoView {
                     kind="tel"
                     autocomplete="tel"
                     hint="Needed only if you want your code by SMS."
-                    check=check_phone
+                    check=checks::phone
                     value=echo("phone").unwrap_or_default()
                 />
                 <TextField
@@ -193,7 +181,7 @@ pub fn RegisterPage() -> impl IntoView {
                     required=true
                     maxlength=128
                     hint="8 to 128 characters. Common passwords are refused."
-                    check=check_password
+                    check=checks::new_password
                 />
                 <fieldset class="choices">
                     <legend>"Send my code by"</legend>

@@ -1,18 +1,11 @@
+use crate::components::checks;
 use crate::components::field::TextField;
 use crate::components::form::{FormAlert, Notice, form_error};
 use crate::error::AppError;
 use crate::server_fns::{ForgotPassword, ResetPassword};
-use keyhold::domain::{Password, VerificationCode};
 use leptos::prelude::*;
 use leptos_meta::Title;
 use leptos_router::hooks::use_query_map;
-
-fn check_code(s: &str) -> Option<String> {
-    VerificationCode::parse(s).err().map(|e| e.to_string())
-}
-fn check_password(s: &str) -> Option<String> {
-    Password::parse(s).err().map(|e| e.to_string())
-}
 
 #[component]
 pub fn ResetPasswordPage() -> impl IntoView {
@@ -40,9 +33,9 @@ pub fn ResetPasswordPage() -> impl IntoView {
             <ActionForm action=reset attr:class="form" attr:novalidate=true attr:data-testid="reset-form">
                 <input type="hidden" name="email" value=email />
                 <TextField action_value=value name="code" label="Code from the email" inputmode="numeric"
-                    autocomplete="one-time-code" required=true maxlength=7 check=check_code />
+                    autocomplete="one-time-code" required=true maxlength=7 check=checks::code />
                 <TextField action_value=value name="new_password" label="New password" kind="password"
-                    autocomplete="new-password" required=true maxlength=128 check=check_password
+                    autocomplete="new-password" required=true maxlength=128 check=checks::new_password
                     hint="8 to 128 characters. Common passwords are refused." />
                 <TextField action_value=value name="confirm_password" label="New password again" kind="password"
                     autocomplete="new-password" required=true maxlength=128 />

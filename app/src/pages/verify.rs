@@ -1,9 +1,9 @@
+use crate::components::checks;
 use crate::components::field::field_message;
 use crate::components::form::{FormAlert, Notice, form_error};
 use crate::error::AppError;
 use crate::server_fns::VerifyStatus;
 use crate::server_fns::{ResendCode, VerifyCode, verification_status};
-use keyhold::domain::VerificationCode;
 use leptos::prelude::*;
 use leptos_meta::Title;
 use leptos_router::hooks::use_query_map;
@@ -68,7 +68,7 @@ pub fn VerifyPage() -> impl IntoView {
                         on:blur=move |ev| {
                             let text = event_target_value(&ev);
                             if !text.is_empty() {
-                                code_local.set(VerificationCode::parse(&text).err().map(|e| e.to_string()));
+                                code_local.set(checks::code(&text));
                             }
                         }
                     />
