@@ -30,3 +30,11 @@ test('unknown pages answer 404 with a way home', async ({ page }, testInfo) => {
   await expect(page.getByTestId('not-found')).toContainText('We could not find that page');
   await snap(page, 'not-found', testInfo.project.name);
 });
+
+test('pages follow the dark colour scheme', async ({ page }, testInfo) => {
+  await page.emulateMedia({ colorScheme: 'dark' });
+  await page.goto('/register');
+  const background = await page.evaluate(() => getComputedStyle(document.body).backgroundColor);
+  expect(background).toBe('rgb(15, 17, 23)');
+  await snap(page, 'register-dark', testInfo.project.name);
+});
