@@ -26,6 +26,11 @@ pub const ERROR_TTL: u64 = 604_800;
 pub const ERROR_INDEX_TTL: u64 = 2_592_000;
 /// `login_fail:{account_or_ip}` window.
 pub const LOGIN_FAIL_TTL: u64 = 900;
+/// `verification_failures:{purpose}:{email}`: wrong guesses over a day,
+/// whatever number of codes was issued.
+pub const VERIFICATION_FAILURES_TTL: u64 = 86_400;
+/// `code_request:{ip_addr}` window.
+pub const CODE_REQUEST_WINDOW: u64 = 600;
 /// `idempotency:{user_id}:{key}`.
 pub const IDEMPOTENCY_TTL: u64 = 86_400;
 
@@ -117,6 +122,17 @@ pub fn account_by_username(username: &Username) -> String {
 /// and sends.
 pub fn verification_guard(purpose: Purpose, email: &Email) -> String {
     format!("verification_guard:{purpose}:{email}")
+}
+
+/// `verification_failures:{purpose}:{email}`: wrong guesses in the last day.
+/// A fresh code resets the guard's attempts, never this.
+pub fn verification_failures(purpose: Purpose, email: &Email) -> String {
+    format!("verification_failures:{purpose}:{email}")
+}
+
+/// `code_request:{ip_addr}`: codes requested (registrations, resets) per client IP.
+pub fn code_request(ip: IpAddr) -> String {
+    format!("code_request:{ip}")
 }
 
 /// `login_fail:{account_or_ip}`: an account id, an IP address, or the
@@ -224,6 +240,11 @@ mod tests {
             "verification_guard:change_password:anyemail@anyhost.ru"
         );
         assert_eq!(login_fail("10.0.0.1"), "login_fail:10.0.0.1");
+        assert_eq!(
+            verification_failures(Purpose::ForgotPassword, &email()),
+            "verification_failures:forgot_password:anyemail@anyhost.ru"
+        );
+        assert_eq!(code_request("10.0.0.1".parse().unwrap()), "code_request:10.0.0.1");
         assert_eq!(payments_by_user("u1"), "payments:user:u1");
         assert_eq!(idempotency("u1", "k"), "idempotency:u1:k");
         assert_eq!(files_by_user("u1"), "files:user:u1");

@@ -29,8 +29,13 @@ static DUMMY_HASH: LazyLock<String> = LazyLock::new(|| {
     argon2().hash_password(b"keyhold-dummy-password-for-timing").map(|h| h.to_string()).unwrap_or_default()
 });
 
+/// At most this many hashes at once (19 MiB each): a burst of requests waits
+/// its turn instead of exhausting memory and the blocking thread pool.
+static HASHING: tokio::sync::Semaphore = tokio::sync::Semaphore::const_new(4);
+
 /// A PHC string (`$argon2id$v=19$m=19456,t=2,p=1$…`).
 pub async fn hash(password: Password) -> Result<String, HashError> {
+    let _turn = HASHING.acquire().await.map_err(|e| HashError::Argon2(e.to_string()))?;
     tokio::task::spawn_blocking(move || {
         argon2()
             .hash_password(password.expose().as_bytes())
@@ -43,6 +48,7 @@ pub async fn hash(password: Password) -> Result<String, HashError> {
 /// Checks a password against a stored hash, or against the dummy hash when
 /// there is no account (and then always answers false).
 pub async fn verify(password: Password, stored: Option<String>) -> Result<bool, HashError> {
+    let _turn = HASHING.acquire().await.map_err(|e| HashError::Argon2(e.to_string()))?;
     tokio::task::spawn_blocking(move || {
         let known = stored.is_some();
         let hash = stored.unwrap_or_else(|| DUMMY_HASH.clone());

@@ -43,11 +43,36 @@ impl From<keyhold::flows::codes::PendingStatus> for VerifyStatus {
 
 /// Only same-site paths may be a redirect target after login.
 pub fn safe_next(next: Option<&str>) -> String {
+    // Browsers drop tabs and newlines from URLs and read `\` as `/`, so
+    // `/\t/evil.example` would become `//evil.example`: accept only plain
+    // path characters.
+    let plain = |p: &str| p.chars().all(|c| c.is_ascii_graphic() && c != '\\');
     match next.map(str::trim) {
-        Some(p) if p.starts_with('/') && !p.starts_with("//") && !p.starts_with("/\\") && !p.contains("://") => {
-            p.to_owned()
-        }
+        Some(p) if p.starts_with('/') && !p.starts_with("//") && plain(p) && !p.contains("://") => p.to_owned(),
         _ => "/profile".to_owned(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::safe_next;
+
+    #[test]
+    fn only_plain_local_paths_are_redirect_targets() {
+        assert_eq!(safe_next(Some("/profile?tab=1")), "/profile?tab=1");
+        for bad in [
+            "https://evil.example",
+            "//evil.example",
+            "/\\evil.example",
+            "/\t/evil.example",
+            "/a\nb",
+            "/\u{7f}x",
+            "profile",
+            "",
+        ] {
+            assert_eq!(safe_next(Some(bad)), "/profile", "{bad:?}");
+        }
+        assert_eq!(safe_next(None), "/profile");
     }
 }
 
@@ -151,7 +176,7 @@ pub async fn register(
         preferences: None,
         address: None,
     };
-    match registration::start(&core, input).await {
+    match registration::start(&core, input, request_context().client_ip).await {
         Ok(sent) => {
             leptos_axum::redirect(&verify_path(sent.email.as_str(), ""));
             Ok(())
@@ -201,7 +226,7 @@ pub async fn confirm_link(email: String, token: String) -> Result<(), AppError> 
 #[server(prefix = "/fn", endpoint = "resend")]
 pub async fn resend_code(email: String) -> Result<(), AppError> {
     let core = server::current_core()?;
-    match keyhold::flows::registration::resend(&core, &email).await {
+    match keyhold::flows::registration::resend(&core, &email, crate::ssr::request_context().client_ip).await {
         Ok(sent) => {
             leptos_axum::redirect(&verify_path(sent.email.as_str(), "&sent=1"));
             Ok(())
@@ -353,7 +378,7 @@ pub async fn update_profile(
 #[server(prefix = "/fn", endpoint = "forgot-password")]
 pub async fn forgot_password(email: String) -> Result<(), AppError> {
     let core = server::current_core()?;
-    match keyhold::flows::password::forgot(&core, &email).await {
+    match keyhold::flows::password::forgot(&core, &email, crate::ssr::request_context().client_ip).await {
         Ok(_) => {
             let email = keyhold::domain::Email::parse(&email).map(|e| e.to_string()).unwrap_or(email);
             leptos_axum::redirect(&reset_path(&email, "&sent=1"));

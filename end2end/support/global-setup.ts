@@ -87,6 +87,7 @@ export default async function globalSetup() {
         // Tests share one client IP: keep the per-IP limits out of their way.
         USERNAME_STATUS_LIMIT: '10000',
         LOGIN_FAIL_LIMIT_IP: '10000',
+        CODE_REQUEST_LIMIT_IP: '10000',
         CODE_RESEND_COOLDOWN: '2',
       },
     });

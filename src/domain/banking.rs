@@ -64,9 +64,12 @@ impl AccountNumber {
     }
 }
 
-/// Masks a stored account number for display and caches.
+/// Masks a stored account number for display and caches: at most the last
+/// four characters, and never fewer than three hidden.
 pub fn mask(number: &str) -> String {
-    let visible: String = number.chars().rev().take(4).collect::<Vec<_>>().into_iter().rev().collect();
+    let len = number.chars().count();
+    let shown = len.saturating_sub(3).min(4);
+    let visible: String = number.chars().skip(len - shown).collect();
     format!("•••{}", visible.trim_start_matches('-'))
 }
 
@@ -102,6 +105,8 @@ mod tests {
     fn masking_keeps_only_the_tail() {
         assert_eq!(AccountNumber::parse("12345-6").unwrap().masked(), "•••45-6");
         assert_eq!(mask("987654321"), "•••4321");
+        assert_eq!(mask("1234"), "•••4");
+        assert_eq!(mask("12"), "•••");
         assert!(!format!("{:?}", AccountNumber::parse("12345-6").unwrap()).contains("123"));
     }
 }

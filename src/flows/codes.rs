@@ -4,8 +4,11 @@
 
 use super::{Core, FieldErrors, FlowError};
 use crate::domain::{DeliveryMethod, Email, Purpose};
+use crate::keys;
 use crate::notify::Message;
 use crate::store::pending::{self, AttemptOutcome, Guard, Issue, IssueOutcome, IssueRequest};
+use crate::store::rate_limit;
+use std::net::IpAddr;
 
 /// A request for a code under the configured limits.
 pub(crate) fn request<'a>(
@@ -26,6 +29,16 @@ pub(crate) fn request<'a>(
         candidate_ttl: s.ttl.user_candidate,
         cooldown: s.limits.resend_cooldown,
         max_sends: s.limits.code_sends,
+    }
+}
+
+/// Counts one code request (a registration, a resend, a reset) against the
+/// client IP, before any hashing or sending: codes cost mail, SMS and CPU.
+pub(crate) async fn throttle_requests(core: &Core, ip: IpAddr) -> Result<(), FlowError> {
+    let limit = core.settings.limits.code_requests_per_ip;
+    match rate_limit::hit(&core.redis, &keys::code_request(ip), limit, keys::CODE_REQUEST_WINDOW).await? {
+        rate_limit::Decision::Allowed => Ok(()),
+        rate_limit::Decision::Limited { retry_after } => Err(FlowError::Throttled { retry_after }),
     }
 }
 
@@ -73,14 +86,15 @@ pub(crate) async fn judge(
     guard: &Guard,
     matches: bool,
 ) -> Result<Judgement, FlowError> {
-    let max = core.settings.limits.code_attempts;
-    if guard.attempts >= max {
+    let limits = &core.settings.limits;
+    let max = limits.code_attempts;
+    if guard.attempts >= max || guard.daily_failures >= limits.code_daily_failures {
         return Err(FlowError::CodeExhausted);
     }
     if matches {
         return Ok(Judgement::Matched);
     }
-    match pending::fail_attempt(&core.redis, purpose, email, &guard.code, max).await? {
+    match pending::fail_attempt(&core.redis, purpose, email, &guard.code, max, limits.code_daily_failures).await? {
         AttemptOutcome::Wrong { attempts_left } => Err(FlowError::WrongCode { attempts_left }),
         AttemptOutcome::Exhausted => Err(FlowError::CodeExhausted),
         AttemptOutcome::Expired => Err(FlowError::Expired),
@@ -116,7 +130,7 @@ pub async fn status(core: &Core, purpose: Purpose, email: &str) -> Result<Pendin
         Some(g) => {
             let since_ms = (chrono::Utc::now().timestamp_millis() - g.sent_at).max(0) as u64;
             PendingStatus {
-                live: g.attempts < limits.code_attempts,
+                live: g.attempts < limits.code_attempts && g.daily_failures < limits.code_daily_failures,
                 resend_in: (limits.resend_cooldown * 1000).saturating_sub(since_ms).div_ceil(1000),
                 sends_left: limits.code_sends.saturating_sub(g.sends),
                 attempts_left: limits.code_attempts.saturating_sub(g.attempts),

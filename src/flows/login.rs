@@ -19,42 +19,36 @@ pub async fn authenticate(core: &Core, identifier: &str, password: &str, ip: IpA
     errors.into_result()?;
     let Some(password) = password else { return Err(FlowError::InvalidCredentials) };
 
+    // Attempts are counted under the name as typed (normalised) whether or
+    // not it exists, so the throttle tells nothing about which names are
+    // accounts, and per client IP. They are counted before the password is
+    // checked, so parallel guesses cannot slip through on a stale count.
     let name = LoginName::parse(identifier);
-    let account_id = match &name {
-        Some(name) => accounts::find_id(&core.redis, name).await?,
-        None => None,
+    let typed = match &name {
+        Some(name) => name.as_str().to_owned(),
+        None => identifier.trim().to_lowercase(),
     };
-    // Unknown names are throttled under the name typed, known ones under the
-    // account, so both behave the same from outside.
-    let account_key = match (&account_id, &name) {
-        (Some(id), _) => keys::login_fail(id),
-        (None, Some(name)) => keys::login_fail(name.as_str()),
-        (None, None) => keys::login_fail(identifier.trim().to_lowercase()),
-    };
+    let name_key = keys::login_fail(&typed);
     let ip_key = keys::login_fail(ip);
     let limits = &core.settings.limits;
-    if let Some(retry_after) = rate_limit::over_limit(
-        &core.redis,
-        &[(&account_key, limits.login_fail_per_account), (&ip_key, limits.login_fail_per_ip)],
-    )
-    .await?
-    {
+    let counted = [(name_key.as_str(), limits.login_fail_per_account), (ip_key.as_str(), limits.login_fail_per_ip)];
+    if let Some(retry_after) = rate_limit::count_all(&core.redis, &counted, limits.login_fail_window).await? {
         return Err(FlowError::Throttled { retry_after });
     }
 
-    let account = match account_id {
-        Some(id) => accounts::get(&core.redis, id).await?,
+    let account = match &name {
+        Some(name) => match accounts::find_id(&core.redis, name).await? {
+            Some(id) => accounts::get(&core.redis, id).await?,
+            None => None,
+        },
         None => None,
     };
     let verified = passwords::verify(password, account.as_ref().map(|a| a.password_hash.clone())).await?;
     match account {
         Some(account) if verified => {
-            rate_limit::clear(&core.redis, &[&account_key]).await?;
+            rate_limit::forgive(&core.redis, &[&name_key], &[&ip_key]).await?;
             Ok(account)
         }
-        _ => {
-            rate_limit::record(&core.redis, &[&account_key, &ip_key], limits.login_fail_window).await?;
-            Err(FlowError::InvalidCredentials)
-        }
+        _ => Err(FlowError::InvalidCredentials),
     }
 }

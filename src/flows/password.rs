@@ -20,8 +20,9 @@ pub struct CodeIssued {
 /// Sends a reset code if the address has an account. The answer, the keys
 /// written and the limits are the same either way, so the form tells a
 /// stranger nothing about who is registered.
-pub async fn forgot(core: &Core, email: &str) -> Result<CodeIssued, FlowError> {
+pub async fn forgot(core: &Core, email: &str, ip: IpAddr) -> Result<CodeIssued, FlowError> {
     let email = codes::parse_email(email)?;
+    codes::throttle_requests(core, ip).await?;
     let purpose = Purpose::ForgotPassword;
     let account = accounts::find_id(&core.redis, &LoginName::Email(email.clone())).await?;
     let request = codes::request(core, purpose, &email, DeliveryMethod::Email, Issue::Start);
@@ -32,7 +33,21 @@ pub async fn forgot(core: &Core, email: &str) -> Result<CodeIssued, FlowError> {
         url.query_pairs_mut().clear().append_pair("email", email.as_str());
         Message::Email(templates::password_reset_code(&email, &code, url.as_str(), core.settings.ttl.verification))
     });
-    codes::deliver(core, purpose, &email, &code, message).await?;
+    // Sent in the background: waiting for the mail server only when the
+    // address has an account would tell a stranger that it has one.
+    if message.is_some() {
+        let core = core.clone();
+        tokio::spawn(async move {
+            if let Err(err) = codes::deliver(&core, purpose, &email, &code, message).await {
+                tracing::error!(error = %err, "a password reset code could not be sent");
+                let kind = err.record_kind().unwrap_or(crate::store::errors::ErrorKind::Internal);
+                let record = crate::store::errors::NewError::new(kind, err.to_string()).with_chain(&err);
+                if let Err(e) = core.errors.record(record).await {
+                    tracing::warn!(error = %e, "could not record an error");
+                }
+            }
+        });
+    }
     Ok(CodeIssued { expires_in_minutes: core.settings.ttl.verification.div_ceil(60) })
 }
 

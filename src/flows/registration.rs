@@ -8,6 +8,7 @@ use crate::notify::{Message, templates};
 use crate::passwords;
 use crate::store::accounts;
 use crate::store::pending::{self, Candidate, CompleteOutcome, Issue, Registration};
+use std::net::IpAddr;
 use subtle::ConstantTimeEq;
 use uuid::Uuid;
 
@@ -122,8 +123,9 @@ fn parse(input: &RegistrationInput, password_raw: &str) -> Result<(Parsed, Passw
 /// Checks the form, stores the pending registration and sends the code.
 /// An address that already has an account gets the same answer; its owner
 /// gets a warning email instead of a code.
-pub async fn start(core: &Core, input: RegistrationInput) -> Result<CodeSent, FlowError> {
+pub async fn start(core: &Core, input: RegistrationInput, ip: IpAddr) -> Result<CodeSent, FlowError> {
     let (parsed, password) = parse(&input, &input.password)?;
+    codes::throttle_requests(core, ip).await?;
     // Hash before any lookup so that every path costs the same.
     let password_hash = passwords::hash(password).await?;
 
@@ -160,14 +162,15 @@ pub async fn start(core: &Core, input: RegistrationInput) -> Result<CodeSent, Fl
 }
 
 /// Sends a fresh code for a registration in progress; the old one dies.
-pub async fn resend(core: &Core, email: &str) -> Result<CodeSent, FlowError> {
+pub async fn resend(core: &Core, email: &str, ip: IpAddr) -> Result<CodeSent, FlowError> {
     let email = codes::parse_email(email)?;
+    codes::throttle_requests(core, ip).await?;
     let (guard, candidate) = pending::registration_state(&core.redis, &email).await?;
     let (Some(guard), Some(candidate)) = (guard, candidate) else {
         return Err(FlowError::Expired);
     };
-    let (method, phone) = pending::live_delivery(&core.redis, PURPOSE, &email, &guard.code).await?;
-    let method = method.unwrap_or(DeliveryMethod::Email);
+    let method = guard.method.unwrap_or(DeliveryMethod::Email);
+    let phone = pending::registration_phone(&core.redis, &email, &guard.code).await?;
     let email_taken = accounts::find_id(&core.redis, &accounts::LoginName::Email(email.clone())).await?.is_some();
     let request = codes::request(core, PURPOSE, &email, method, Issue::Resend);
     let code = codes::issued(pending::issue_code(&core.redis, request).await?)?;

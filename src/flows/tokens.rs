@@ -55,28 +55,39 @@ pub async fn refresh(core: &Core, refresh_token: &str) -> Result<TokenPair, Flow
     }
 }
 
-/// Revokes the presented tokens (either may be absent, not both).
+/// Ends the login the presented tokens belong to: their ids and their whole
+/// family are revoked. Either token may be absent or already expired (a
+/// client often logs out with a stale access token); at least one must be
+/// genuine.
 pub async fn logout(core: &Core, access: Option<&str>, refresh: Option<&str>) -> Result<(), FlowError> {
+    let checked = [(access, TokenType::Access), (refresh, TokenType::Refresh)]
+        .into_iter()
+        .filter_map(|(token, typ)| token.map(|t| core.tokens.verify(t, typ)))
+        .collect::<Vec<_>>();
     let mut revoked = Vec::new();
-    if let Some(token) = access {
-        revoked.push(revocation(&core.tokens.verify(token, TokenType::Access)?));
-    }
-    if let Some(token) = refresh {
-        revoked.push(revocation(&core.tokens.verify(token, TokenType::Refresh)?));
+    for claims in checked.iter().flatten() {
+        revoked.push(revocation(claims));
+        // No token of the family outlives a refresh token issued just now.
+        let family = Revocation { id: claims.fam, user_id: claims.sub, expires_at: unix_now() + REFRESH_TTL };
+        if !revoked.iter().any(|r: &Revocation| r.id == family.id) {
+            revoked.push(family);
+        }
     }
     if revoked.is_empty() {
-        return Err(TokenError::Missing.into());
+        let first_error = checked.into_iter().find_map(Result::err);
+        return Err(first_error.unwrap_or(TokenError::Missing).into());
     }
     blacklist::revoke(&core.redis, &revoked, unix_now()).await?;
     Ok(())
 }
 
-/// The user an access token speaks for, unless it or its family is revoked.
+/// The user an access token speaks for, unless it or its family is
+/// revoked or the password changed since it was issued.
 pub async fn authenticate(core: &Core, access: Option<&str>) -> Result<Uuid, FlowError> {
     let token = access.ok_or(TokenError::Missing)?;
     let claims = core.tokens.verify(token, TokenType::Access)?;
-    if blacklist::any_revoked(&core.redis, &[claims.jti, claims.fam]).await? {
-        return Err(TokenError::Revoked.into());
+    match blacklist::standing(&core.redis, &[claims.jti, claims.fam], claims.sub).await? {
+        (false, Some(epoch)) if epoch == claims.sep => Ok(claims.sub),
+        _ => Err(TokenError::Revoked.into()),
     }
-    Ok(claims.sub)
 }

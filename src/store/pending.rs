@@ -36,6 +36,10 @@ pub struct Guard {
     pub sent_at: i64,
     /// Seconds until the guard (and the live code) expire.
     pub ttl: i64,
+    /// How the live code was sent.
+    pub method: Option<DeliveryMethod>,
+    /// Wrong guesses today for this purpose and email, across codes.
+    pub daily_failures: u32,
 }
 
 impl fmt::Debug for Guard {
@@ -50,7 +54,7 @@ impl fmt::Debug for Guard {
 }
 
 impl Guard {
-    fn from_hash(h: &HashMap<String, String>, ttl: i64) -> Option<Self> {
+    fn from_hash(h: &HashMap<String, String>, ttl: i64, daily_failures: Option<u32>) -> Option<Self> {
         let num = |f: &str| h.get(f).and_then(|v| v.parse().ok());
         Some(Self {
             code: h.get("code")?.clone(),
@@ -58,6 +62,8 @@ impl Guard {
             sends: num("sends").unwrap_or(0) as u32,
             sent_at: num("sent_at").unwrap_or(0),
             ttl,
+            method: h.get("delivery_method").and_then(|m| DeliveryMethod::parse(m).ok()),
+            daily_failures: daily_failures.unwrap_or(0),
         })
     }
 }
@@ -185,8 +191,13 @@ pub enum IssueOutcome {
 pub async fn guard(conn: &ConnectionManager, purpose: Purpose, email: &Email) -> StoreResult<Option<Guard>> {
     let key = keys::verification_guard(purpose, email);
     let mut conn = conn.clone();
-    let (h, ttl): (HashMap<String, String>, i64) = redis::pipe().hgetall(&key).ttl(&key).query_async(&mut conn).await?;
-    Ok(Guard::from_hash(&h, ttl))
+    let (h, ttl, failures): (HashMap<String, String>, i64, Option<u32>) = redis::pipe()
+        .hgetall(&key)
+        .ttl(&key)
+        .get(keys::verification_failures(purpose, email))
+        .query_async(&mut conn)
+        .await?;
+    Ok(Guard::from_hash(&h, ttl, failures))
 }
 
 /// The registration guard and the candidate, in one round trip.
@@ -197,26 +208,20 @@ pub async fn registration_state(
     let guard_key = keys::verification_guard(Purpose::FinishRegistration, email);
     let candidate_key = keys::user_candidate(email);
     let mut conn = conn.clone();
-    let (g, ttl, c): (HashMap<String, String>, i64, HashMap<String, String>) =
-        redis::pipe().hgetall(&guard_key).ttl(&guard_key).hgetall(&candidate_key).query_async(&mut conn).await?;
-    Ok((Guard::from_hash(&g, ttl), Candidate::from_hash(&candidate_key, &c)?))
-}
-
-/// How the live code was sent (`delivery_method` of its verification hash)
-/// and the registration's phone, for a resend.
-pub async fn live_delivery(
-    conn: &ConnectionManager,
-    purpose: Purpose,
-    email: &Email,
-    code: &str,
-) -> StoreResult<(Option<DeliveryMethod>, Option<String>)> {
-    let mut conn = conn.clone();
-    let (method, phone): (Option<String>, Option<String>) = redis::pipe()
-        .hget(keys::verification(purpose, email, code), "delivery_method")
-        .hget(keys::registration(email, code), "phone")
+    let (g, ttl, failures, c): (HashMap<String, String>, i64, Option<u32>, HashMap<String, String>) = redis::pipe()
+        .hgetall(&guard_key)
+        .ttl(&guard_key)
+        .get(keys::verification_failures(Purpose::FinishRegistration, email))
+        .hgetall(&candidate_key)
         .query_async(&mut conn)
         .await?;
-    Ok((method.and_then(|m| DeliveryMethod::parse(&m).ok()), phone))
+    Ok((Guard::from_hash(&g, ttl, failures), Candidate::from_hash(&candidate_key, &c)?))
+}
+
+/// The phone of the registration behind the live code, for a resend by SMS.
+pub async fn registration_phone(conn: &ConnectionManager, email: &Email, code: &str) -> StoreResult<Option<String>> {
+    let mut conn = conn.clone();
+    Ok(conn.hget(keys::registration(email, code), "phone").await?)
 }
 
 /// Issues a fresh code (killing the live one) within the cooldown and send
@@ -297,13 +302,17 @@ pub async fn fail_attempt(
     email: &Email,
     code: &str,
     max_attempts: u32,
+    max_daily_failures: u32,
 ) -> StoreResult<AttemptOutcome> {
     let mut conn = conn.clone();
     let (status, n): (String, i64) = FAIL_ATTEMPT
         .key(keys::verification_guard(purpose, email))
         .key(keys::verification(purpose, email, code))
+        .key(keys::verification_failures(purpose, email))
         .arg(code)
         .arg(max_attempts)
+        .arg(max_daily_failures)
+        .arg(keys::VERIFICATION_FAILURES_TTL)
         .invoke_async(&mut conn)
         .await?;
     Ok(match status.as_str() {

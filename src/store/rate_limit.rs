@@ -32,37 +32,33 @@ pub async fn hit(conn: &ConnectionManager, key: &str, max: u64, window: u64) -> 
     Ok(if count > max { Decision::Limited { retry_after: ttl.max(1) as u64 } } else { Decision::Allowed })
 }
 
-/// Reads counters without counting: for each key, `Some(retry_after)` when
-/// it is at or over `max`. One round trip.
-pub async fn over_limit(conn: &ConnectionManager, keys: &[(&str, u64)]) -> StoreResult<Option<u64>> {
-    let mut conn = conn.clone();
-    let mut pipe = redis::pipe();
-    for (key, _) in keys {
-        pipe.get(*key).ttl(*key);
-    }
-    let values: Vec<(Option<u64>, i64)> = pipe.query_async(&mut conn).await?;
-    Ok(keys
-        .iter()
-        .zip(values)
-        .filter_map(|((_, max), (count, ttl))| (count.unwrap_or(0) >= *max).then_some(ttl.max(1) as u64))
-        .max())
-}
-
-/// Counts a failure on every key, each with its own window start.
-pub async fn record(conn: &ConnectionManager, keys: &[&str], window: u64) -> StoreResult<()> {
+/// Counts one attempt on every key at once (INCR, EXPIRE NX, TTL in one
+/// atomic round trip) and answers the longest wait if any key is now over
+/// its maximum. Counting before the work means parallel requests cannot all
+/// slip through on a stale count.
+pub async fn count_all(conn: &ConnectionManager, keys: &[(&str, u64)], window: u64) -> StoreResult<Option<u64>> {
     let mut conn = conn.clone();
     let mut pipe = redis::pipe();
     pipe.atomic();
-    for key in keys {
-        pipe.incr(*key, 1).ignore().cmd("EXPIRE").arg(*key).arg(window).arg("NX").ignore();
+    for (key, _) in keys {
+        pipe.incr(*key, 1).cmd("EXPIRE").arg(*key).arg(window).arg("NX").ignore().ttl(*key);
     }
-    pipe.exec_async(&mut conn).await?;
-    Ok(())
+    let values: Vec<(u64, i64)> = pipe.query_async(&mut conn).await?;
+    Ok(keys.iter().zip(values).filter_map(|((_, max), (count, ttl))| (count > *max).then_some(ttl.max(1) as u64)).max())
 }
 
-/// Forgets the counters (after a successful login).
-pub async fn clear(conn: &ConnectionManager, keys: &[&str]) -> StoreResult<()> {
+/// Takes back counted attempts after a success: `clear` keys are deleted,
+/// `undo` keys lose the one attempt.
+pub async fn forgive(conn: &ConnectionManager, clear: &[&str], undo: &[&str]) -> StoreResult<()> {
     let mut conn = conn.clone();
-    redis::cmd("DEL").arg(keys).exec_async(&mut conn).await?;
+    let mut pipe = redis::pipe();
+    pipe.atomic();
+    for key in clear {
+        pipe.del(*key).ignore();
+    }
+    for key in undo {
+        pipe.decr(*key, 1).ignore();
+    }
+    pipe.exec_async(&mut conn).await?;
     Ok(())
 }

@@ -73,3 +73,13 @@ pub async fn any_revoked(conn: &ConnectionManager, ids: &[Uuid]) -> StoreResult<
     let n: u64 = redis::cmd("EXISTS").arg(keys).query_async(&mut conn).await?;
     Ok(n > 0)
 }
+
+/// Whether any of the ids is listed, and the account's session epoch (None
+/// when the account is gone), in one round trip.
+pub async fn standing(conn: &ConnectionManager, ids: &[Uuid], user: Uuid) -> StoreResult<(bool, Option<u64>)> {
+    let keys: Vec<String> = ids.iter().map(keys::token_blacklist).collect();
+    let mut conn = conn.clone();
+    let (listed, epoch): (u64, Option<u64>) =
+        redis::pipe().cmd("EXISTS").arg(keys).hget(keys::account(user), "session_epoch").query_async(&mut conn).await?;
+    Ok((listed > 0, epoch))
+}

@@ -85,7 +85,9 @@ async fn send_code(
     let core = &state.core;
     let result = match body.purpose.as_deref().map(Purpose::parse) {
         Some(Ok(Purpose::ForgotPassword)) => {
-            password::forgot(core, body.email.as_deref().unwrap_or_default()).await.map(|c| c.expires_in_minutes)
+            password::forgot(core, body.email.as_deref().unwrap_or_default(), ctx.client_ip)
+                .await
+                .map(|c| c.expires_in_minutes)
         }
         Some(Ok(Purpose::ChangePassword)) => match super::auth::bearer_account(&state, &headers).await {
             Ok(id) => {
@@ -95,7 +97,7 @@ async fn send_code(
             Err(e) => Err(e),
         },
         _ => match to_input(body, channel) {
-            Ok(input) => registration::start(core, input).await.map(|sent| sent.expires_in_minutes),
+            Ok(input) => registration::start(core, input, ctx.client_ip).await.map(|sent| sent.expires_in_minutes),
             Err(e) => Err(e),
         },
     };

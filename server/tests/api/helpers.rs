@@ -145,6 +145,8 @@ pub async fn spawn_app_full(overrides: &[(&str, &str)], extra: Router<AppState>)
         ("REDIS_URL".into(), redis.url()),
         ("OUTBOX_DIR".into(), outbox.path().display().to_string()),
         ("SERVICE_NAME".into(), "keyhold-test".into()),
+        // Every test client is 127.0.0.1; tests of this limit set it low.
+        ("CODE_REQUEST_LIMIT_IP".into(), "10000".into()),
     ]);
     for (k, v) in overrides {
         vars.insert((*k).to_owned(), (*v).to_owned());

@@ -476,3 +476,39 @@ async fn sms_codes_land_in_the_outbox_by_default() {
         "sms"
     );
 }
+
+#[tokio::test]
+async fn new_codes_do_not_buy_new_guesses_beyond_the_daily_limit() {
+    let app = spawn_app_with(&[("CODE_RESEND_COOLDOWN", "0"), ("CODE_MAX_DAILY_FAILURES", "6")]).await;
+    send_code(&app, EMAIL, Some("ann")).await;
+    let first = app.message(0).await.code();
+    for _ in 0..4 {
+        assert_eq!(complete(&app, EMAIL, &wrong(&first)).await.status(), 400);
+    }
+    assert_eq!(app.call_fn("resend", &[("email", EMAIL)]).await.status(), 200);
+    let second = app.message(1).await.code();
+    let body: Value = complete(&app, EMAIL, &wrong(&second)).await.json().await.unwrap();
+    assert_eq!(body["attempts_left"], 4, "the new code has its own attempts");
+    let body: Value = complete(&app, EMAIL, &wrong(&second)).await.json().await.unwrap();
+    assert_eq!(body["code"], "code_exhausted", "but the day's sixth wrong guess ends it");
+    let body: Value = complete(&app, EMAIL, &second).await.json().await.unwrap();
+    assert_eq!(body["code"], "code_exhausted");
+    // A third code is dead on arrival for the rest of the day.
+    assert_eq!(app.call_fn("resend", &[("email", EMAIL)]).await.status(), 200);
+    let third = app.message(2).await.code();
+    assert_eq!(complete(&app, EMAIL, &third).await.json::<Value>().await.unwrap()["code"], "code_exhausted");
+    let ttl = app.ttl("verification_failures:finish_registration:ann@example.com").await;
+    assert!((86_390..=86_400).contains(&ttl), "{ttl}");
+}
+
+#[tokio::test]
+async fn code_requests_are_limited_per_client_ip() {
+    let app = spawn_app_with(&[("CODE_REQUEST_LIMIT_IP", "2")]).await;
+    assert_eq!(send_code(&app, "a1@example.com", Some("aaa1")).await.status(), 200);
+    assert_eq!(app.call_fn("forgot-password", &[("email", "a2@example.com")]).await.status(), 200);
+    let res = send_code(&app, "a3@example.com", Some("aaa3")).await;
+    assert_eq!(res.status(), 429);
+    assert_eq!(res.json::<Value>().await.unwrap()["code"], "too_many_requests");
+    assert!(app.keys("*a3@example.com*").await.is_empty(), "refused before anything is written");
+    assert!((1..=600).contains(&app.ttl("code_request:127.0.0.1").await));
+}

@@ -99,11 +99,13 @@ async fn repeated_failures_lock_the_account_for_a_while() {
     for _ in 0..3 {
         assert_eq!(login(&app, "ann", "wrong password").await.status(), 401);
     }
-    let res = login(&app, EMAIL, PASSWORD).await;
+    let res = login(&app, "ann", PASSWORD).await;
     assert_eq!(res.status(), 429, "even the right password waits");
     assert!(res.headers().contains_key("retry-after"));
-    let key = format!("login_fail:{id}");
-    assert!((1..=900).contains(&app.ttl(&key).await));
+    // Counted under the name typed, so the throttle says nothing about which
+    // names belong to which account.
+    assert!((1..=900).contains(&app.ttl("login_fail:ann").await));
+    assert_eq!(app.ttl(&format!("login_fail:{id}")).await, -2);
 
     // Unknown names are throttled the same way.
     for _ in 0..3 {
@@ -278,5 +280,33 @@ async fn login_redirects_only_to_local_paths() {
             .unwrap();
         assert_eq!(res.status(), 302);
         assert_eq!(res.headers()["location"], want);
+    }
+}
+
+#[tokio::test]
+async fn parallel_guesses_cannot_outrun_the_throttle() {
+    let app = spawn_app_with(&[("LOGIN_FAIL_LIMIT_ACCOUNT", "5")]).await;
+    create_account(&app, EMAIL, "ann").await;
+    let calls = (0..20).map(|i| {
+        let client = http_client();
+        let url = app.url("/fn/login");
+        let origin = app.address.clone();
+        async move {
+            let form = [("identifier", EMAIL.to_owned()), ("password", format!("wrong guess {i}"))];
+            let req = client.post(url).header("origin", origin).header("accept", "application/json").form(&form);
+            req.send().await.unwrap().status().as_u16()
+        }
+    });
+    let statuses = futures::future::join_all(calls).await;
+    assert_eq!(statuses.iter().filter(|s| **s == 401).count(), 5, "{statuses:?}");
+    assert_eq!(statuses.iter().filter(|s| **s == 429).count(), 15, "{statuses:?}");
+}
+
+#[tokio::test]
+async fn a_successful_login_does_not_count_against_the_ip() {
+    let app = spawn_app_with(&[("LOGIN_FAIL_LIMIT_IP", "2")]).await;
+    create_account(&app, EMAIL, "ann").await;
+    for _ in 0..4 {
+        assert_eq!(login(&app, EMAIL, PASSWORD).await.status(), 200);
     }
 }

@@ -173,7 +173,7 @@ async fn the_token_endpoint_shares_the_login_throttles() {
         let res = app.post_json("/api/auth/token", &json!({"email": EMAIL, "password": "nope nope"})).await;
         assert_eq!(code_of(res).await, (401, "invalid_credentials".to_owned()));
     }
-    let res = app.post_json("/api/auth/token", &json!({"username": "ann", "password": PASSWORD})).await;
+    let res = app.post_json("/api/auth/token", &json!({"email": EMAIL, "password": PASSWORD})).await;
     assert_eq!(res.status(), 429);
 }
 
@@ -200,6 +200,33 @@ async fn a_password_reset_ends_token_families() {
         json!({"success": true, "message": "Password updated successfully"})
     );
     assert_eq!(code_of(refresh(&app, pair["refresh_token"].as_str().unwrap()).await).await.1, "token_revoked");
+    assert_eq!(code_of(me(&app, pair["access_token"].as_str().unwrap()).await).await.1, "token_revoked");
+}
+
+#[tokio::test]
+async fn logout_with_a_stale_access_token_still_ends_the_refresh_token() {
+    let app = spawn_app().await;
+    create_account(&app, EMAIL, "ann").await;
+    let pair = tokens(&app).await;
+    let refresh_token = pair["refresh_token"].as_str().unwrap();
+    let id = uuid::Uuid::parse_str(claims(refresh_token)["sub"].as_str().unwrap()).unwrap();
+    let (stale, _) =
+        app.core.tokens.issue(id, uuid::Uuid::new_v4(), 0, TokenType::Access, chrono::Utc::now().timestamp() - 3600);
+    let res = app
+        .client
+        .post(app.url("/api/auth/logout"))
+        .bearer_auth(stale)
+        .json(&json!({"refresh_token": refresh_token}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 200);
+    assert_eq!(code_of(refresh(&app, refresh_token).await).await.1, "token_revoked");
+    assert_eq!(
+        code_of(me(&app, pair["access_token"].as_str().unwrap()).await).await.1,
+        "token_revoked",
+        "the whole login ends"
+    );
 }
 
 #[tokio::test]

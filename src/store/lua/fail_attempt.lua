@@ -1,6 +1,10 @@
--- Counts one wrong guess against the live code; the last allowed guess kills it.
+-- Counts one wrong guess against the live code and against the day's total
+-- for this purpose and email (which a fresh code does not reset); the last
+-- allowed guess of either kind kills the code.
 -- KEYS[1] verification_guard   KEYS[2] verification of the live code
--- ARGV[1] code the caller saw in the guard   ARGV[2] max attempts
+-- KEYS[3] verification_failures
+-- ARGV[1] code the caller saw in the guard   ARGV[2] max attempts per code
+-- ARGV[3] max wrong guesses per day   ARGV[4] that counter's ttl
 -- Returns {status, n}: wrong/attempts left, exhausted, expired, retry.
 local current = redis.call('HGET', KEYS[1], 'code')
 if not current then return {'expired', 0} end
@@ -9,7 +13,10 @@ local max = tonumber(ARGV[2])
 local attempts = tonumber(redis.call('HGET', KEYS[1], 'attempts') or '0')
 if attempts >= max then return {'exhausted', 0} end
 attempts = redis.call('HINCRBY', KEYS[1], 'attempts', 1)
-if attempts >= max then
+local failures = redis.call('INCR', KEYS[3])
+redis.call('EXPIRE', KEYS[3], tonumber(ARGV[4]), 'NX')
+if attempts >= max or failures >= tonumber(ARGV[3]) then
+  redis.call('HSET', KEYS[1], 'attempts', max)
   redis.call('DEL', KEYS[2])
   return {'exhausted', 0}
 end

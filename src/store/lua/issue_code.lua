@@ -57,6 +57,11 @@ redis.call('DEL', KEYS[2], KEYS[4])
 redis.call('HSET', KEYS[4], unpack(verification))
 redis.call('EXPIRE', KEYS[4], ttl)
 redis.call('DEL', KEYS[1])
-redis.call('HSET', KEYS[1], 'code', ARGV[2], 'attempts', 0, 'sends', sends + 1, 'sent_at', now)
+local method = ''
+for i = 1, #verification, 2 do
+  if verification[i] == 'delivery_method' then method = verification[i + 1] end
+end
+redis.call('HSET', KEYS[1], 'code', ARGV[2], 'attempts', 0, 'sends', sends + 1, 'sent_at', now,
+  'delivery_method', method)
 redis.call('EXPIRE', KEYS[1], ttl)
 return {'ok', sends + 1}
