@@ -59,8 +59,8 @@ export class LoginPage {
   }
 }
 
-/** Registers and verifies a fresh account; leaves `page` logged in on /profile. */
-export async function signUp(page: Page, mailbox: Mailbox, prefix: string, project: string) {
+/** Sends the registration form for a fresh user; leaves `page` on /verify. */
+export async function startRegistration(page: Page, prefix: string, project: string) {
   const user = uniqueUser(prefix, project);
   const register = new RegisterPage(page, project);
   await register.open();
@@ -68,6 +68,12 @@ export async function signUp(page: Page, mailbox: Mailbox, prefix: string, proje
   await register.submit();
   const verify = new VerifyPage(page, project);
   await verify.expectLoaded();
+  return { user, verify };
+}
+
+/** Registers and verifies a fresh account; leaves `page` logged in on /profile. */
+export async function signUp(page: Page, mailbox: Mailbox, prefix: string, project: string) {
+  const { user, verify } = await startRegistration(page, prefix, project);
   await verify.enter(Mailbox.code(await mailbox.latest(user.email)));
   await expect(page).toHaveURL(/\/profile/);
   return user;

@@ -1,5 +1,5 @@
 import { test, expect, snap, uniqueUser, Mailbox } from '../support/fixtures';
-import { LoginPage, RegisterPage, VerifyPage, signUp, waitForApp } from '../support/pages';
+import { LoginPage, RegisterPage, VerifyPage, signUp, startRegistration, waitForApp } from '../support/pages';
 
 test('register, verify with the emailed code, log out and log in again', async ({ page, mailbox }, testInfo) => {
   const project = testInfo.project.name;
@@ -38,13 +38,7 @@ test('register, verify with the emailed code, log out and log in again', async (
 
 test('a wrong code says how many attempts are left', async ({ page, mailbox }, testInfo) => {
   const project = testInfo.project.name;
-  const user = uniqueUser('wrong', project);
-  const register = new RegisterPage(page, project);
-  await register.open();
-  await register.fill(user);
-  await register.submit();
-  const verify = new VerifyPage(page, project);
-  await verify.expectLoaded();
+  const { user, verify } = await startRegistration(page, 'wrong', project);
   const code = Mailbox.code(await mailbox.latest(user.email));
   const wrong = code === '000000' ? '111111' : '000000';
   await verify.enter(wrong);
@@ -56,13 +50,7 @@ test('a wrong code says how many attempts are left', async ({ page, mailbox }, t
 
 test('a new code can be requested, and only it works', async ({ page, mailbox }, testInfo) => {
   const project = testInfo.project.name;
-  const user = uniqueUser('resend', project);
-  const register = new RegisterPage(page, project);
-  await register.open();
-  await register.fill(user);
-  await register.submit();
-  const verify = new VerifyPage(page, project);
-  await verify.expectLoaded();
+  const { user, verify } = await startRegistration(page, 'resend', project);
   const first = Mailbox.code(await mailbox.latest(user.email));
 
   await page.waitForTimeout(2_200); // the test server's resend cooldown is 2 s
@@ -84,12 +72,7 @@ test('a new code can be requested, and only it works', async ({ page, mailbox },
 
 test('the magic link completes the registration', async ({ page, mailbox }, testInfo) => {
   const project = testInfo.project.name;
-  const user = uniqueUser('link', project);
-  const register = new RegisterPage(page, project);
-  await register.open();
-  await register.fill(user);
-  await register.submit();
-  await new VerifyPage(page, project).expectLoaded();
+  const { user } = await startRegistration(page, 'link', project);
 
   const link = Mailbox.link(await mailbox.latest(user.email));
   await page.goto(link);
