@@ -44,7 +44,7 @@ pub struct Settings {
     pub sms: SmsSettings,
     /// Where uploaded objects live (`OBJECT_STORE_URL`).
     pub object_store_url: String,
-    /// Accounts with these addresses are admins (`ADMIN_EMAILS`, comma separated).
+    /// Addresses meant to be admins (`ADMIN_EMAILS`, comma separated); read, not yet applied: the admin area is still to come.
     pub admin_emails: Vec<Email>,
 }
 

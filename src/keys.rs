@@ -11,7 +11,7 @@ use std::net::IpAddr;
 
 /// Cookie sessions (`{session_id}`), renewed on activity.
 pub const SESSION_TTL: u64 = 86_400;
-/// `user_candidate:{email}`: the seed kept these forever; a day is plenty for
+/// `user_candidate:{email}`: kept a day, plenty for
 /// a person to find the email, and anonymous input must not grow unbounded.
 pub const USER_CANDIDATE_TTL: u64 = 86_400;
 /// `registration:…`, `verification:…` and `verification_guard:…`.
@@ -34,7 +34,7 @@ pub const CODE_REQUEST_WINDOW: u64 = 600;
 /// `idempotency:{user_id}:{key}`.
 pub const IDEMPOTENCY_TTL: u64 = 86_400;
 
-// ---- seed 000 -------------------------------------------------------------
+// ---- the upload, signup and payment keys -----------------------------------
 
 /// `upload_request:{user_id}:{object_key}`
 pub fn upload_request(user_id: impl Display, object_key: impl Display) -> String {
@@ -56,7 +56,7 @@ pub fn payment(payment_id: impl Display) -> String {
     format!("payment:{payment_id}")
 }
 
-// ---- seed 003 -------------------------------------------------------------
+// ---- the user cache, token blacklist and error log ------------------------
 
 /// `user:{userId}`: the cache-aside view of an account.
 pub fn user_cache(user_id: impl Display) -> String {
@@ -89,7 +89,7 @@ pub fn error_timestamp(at: DateTime<Utc>) -> String {
     at.to_rfc3339_opts(SecondsFormat::Secs, true)
 }
 
-// ---- seed 004 -------------------------------------------------------------
+// ---- codes and pending registrations --------------------------------------
 
 /// `registration:{email}:{code}`
 pub fn registration(email: &Email, code: &str) -> String {

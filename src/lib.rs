@@ -13,6 +13,8 @@ pub mod connections;
 #[cfg(feature = "server")]
 pub mod flows;
 #[cfg(feature = "server")]
+pub mod jwt;
+#[cfg(feature = "server")]
 pub mod keys;
 #[cfg(feature = "server")]
 pub mod notify;
@@ -20,5 +22,3 @@ pub mod notify;
 pub mod passwords;
 #[cfg(feature = "server")]
 pub mod store;
-#[cfg(feature = "server")]
-pub mod tokens;

@@ -32,7 +32,7 @@ impl User {
         Self {
             id: account.id,
             username: account.username.to_string(),
-            name: account.name,
+            name: account.name.to_string(),
             email: account.email.to_string(),
             role: account.role,
             fingerprint,
@@ -75,7 +75,7 @@ impl axum_login::AuthnBackend for Backend {
     type Error = FlowError;
 
     async fn authenticate(&self, creds: Credentials) -> Result<Option<User>, FlowError> {
-        match login::authenticate(&self.core, &creds.identifier, &creds.password, creds.ip).await {
+        match login::check_password(&self.core, &creds.identifier, &creds.password, creds.ip).await {
             Ok(account) => Ok(Some(User::from_account(&self.core, account))),
             Err(FlowError::InvalidCredentials) => Ok(None),
             Err(e) => Err(e),

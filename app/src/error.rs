@@ -1,5 +1,8 @@
-//! The one error type of every server function, shared with the browser.
-//! `code` (the serde tag) is stable; the `Display` text is what people read.
+//! The wire type of every failed server function, shared with the browser.
+//!
+//! It carries no logic of its own: the server decides the code, the message
+//! and the details in one place (`ssr::failure::classify`), and the browser
+//! only reads them. `code` is stable; `message` is what people read.
 
 use leptos::prelude::{FromServerFnError, ServerFnErrorErr};
 use leptos::server_fn::codec::JsonEncoding;
@@ -12,58 +15,78 @@ pub struct FieldError {
     pub message: String,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, thiserror::Error)]
-#[serde(tag = "code", rename_all = "snake_case")]
-pub enum AppError {
-    /// `values` echoes the non-secret fields so a form posted without
-    /// JavaScript can be shown again as it was typed.
-    #[error("Please correct the highlighted fields.")]
-    InvalidInput { fields: Vec<FieldError>, values: Vec<(String, String)> },
-    /// Not a failure: the answer to the registration form's "check" button
-    /// when JavaScript is off.
-    #[error("{}", if *available { "This username is available." } else { "This username is taken." })]
-    UsernameStatus { available: bool, values: Vec<(String, String)> },
-    #[error("That code is not right. {attempts_left} attempt(s) left.")]
-    InvalidCode { attempts_left: u32 },
-    #[error("Too many wrong attempts: this code no longer works. Request a new code.")]
-    CodeExhausted,
-    #[error("This code has expired. Please start again.")]
-    CodeExpired,
-    #[error("An account with this email or username already exists.")]
-    UserExists,
-    #[error("Too many attempts. Please try again in {}.", wait_text(*retry_after))]
-    TooManyRequests { retry_after: u64 },
-    #[error("The email/username or password is not right.")]
-    InvalidCredentials,
-    #[error("We could not send your code. Please try again.")]
-    DeliveryFailed,
-    #[error("Keyhold is temporarily unavailable. Please try again in a moment.")]
-    ServiceUnavailable,
-    #[error("Something went wrong on our side. If it keeps happening, quote request {request_id}.")]
-    #[serde(rename = "internal_error")]
-    Internal { request_id: String },
-    #[error("Please log in first.")]
-    NotLoggedIn,
-    #[error("A bearer token is required.")]
-    TokenMissing,
-    #[error("The token is malformed, wrongly signed or of the wrong kind.")]
-    TokenInvalid,
-    #[error("The token has expired.")]
-    TokenExpired,
-    #[error("The token has been revoked.")]
-    TokenRevoked,
-    #[error("Could not reach Keyhold. Check your connection and try again.")]
-    #[serde(rename = "network_error")]
-    Network,
-    #[error("The request could not be understood.")]
-    BadRequest,
+/// The codes the pages act on (every code is listed in the README's API section).
+pub mod code {
+    pub const INVALID_INPUT: &str = "invalid_input";
+    pub const USERNAME_STATUS: &str = "username_status";
+    pub const CODE_EXPIRED: &str = "code_expired";
+    pub const NOT_LOGGED_IN: &str = "not_logged_in";
+    pub const NETWORK_ERROR: &str = "network_error";
+    pub const BAD_REQUEST: &str = "bad_request";
 }
 
-fn wait_text(secs: u64) -> String {
-    match secs {
-        0..=1 => "a second".to_owned(),
-        2..=90 => format!("{secs} seconds"),
-        _ => format!("{} minutes", secs.div_ceil(60)),
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, thiserror::Error)]
+#[error("{message}")]
+pub struct AppError {
+    pub code: String,
+    pub message: String,
+    /// Messages for single fields, in form order.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub fields: Vec<FieldError>,
+    /// The non-secret values a form posted without JavaScript sent, so it
+    /// can be shown again as it was typed.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub values: Vec<(String, String)>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub retry_after: Option<u64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub attempts_left: Option<u32>,
+    /// Set for failures on our side: people quote it, operators find the record.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub request_id: Option<String>,
+    /// The answer of the registration form's "check" button without JavaScript.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub available: Option<bool>,
+}
+
+impl AppError {
+    pub fn new(code: &str, message: impl Into<String>) -> Self {
+        Self {
+            code: code.to_owned(),
+            message: message.into(),
+            fields: Vec::new(),
+            values: Vec::new(),
+            retry_after: None,
+            attempts_left: None,
+            request_id: None,
+            available: None,
+        }
+    }
+
+    /// Not a failure: whether a username is free, with the form's values,
+    /// for the "check" button when JavaScript is off.
+    pub fn username_status(available: bool, values: Vec<(String, String)>) -> Self {
+        let message = if available { "This username is available." } else { "This username is taken." };
+        Self { available: Some(available), values, ..Self::new(code::USERNAME_STATUS, message) }
+    }
+
+    pub fn is(&self, code: &str) -> bool {
+        self.code == code
+    }
+
+    /// The message for one field, if any.
+    pub fn field(&self, name: &str) -> Option<String> {
+        self.fields.iter().find(|f| f.field == name).map(|f| f.message.clone())
+    }
+
+    /// A value typed before a form round trip without JavaScript.
+    pub fn value(&self, name: &str) -> Option<String> {
+        self.values.iter().find(|(k, _)| k == name).map(|(_, v)| v.clone())
+    }
+
+    /// Whether the message belongs to the whole form rather than to fields.
+    pub fn is_form_level(&self) -> bool {
+        !self.is(code::INVALID_INPUT) && !self.is(code::USERNAME_STATUS)
     }
 }
 
@@ -72,58 +95,11 @@ impl FromServerFnError for AppError {
 
     fn from_server_fn_error(value: ServerFnErrorErr) -> Self {
         match value {
-            ServerFnErrorErr::Request(_) => AppError::Network,
-            _ => AppError::BadRequest,
-        }
-    }
-}
-
-impl AppError {
-    /// The stable code, as in the JSON (`invalid_input`, `user_exists`, …).
-    pub fn code(&self) -> &'static str {
-        match self {
-            AppError::InvalidInput { .. } => "invalid_input",
-            AppError::UsernameStatus { .. } => "username_status",
-            AppError::InvalidCode { .. } => "invalid_code",
-            AppError::CodeExhausted => "code_exhausted",
-            AppError::CodeExpired => "code_expired",
-            AppError::UserExists => "user_exists",
-            AppError::TooManyRequests { .. } => "too_many_requests",
-            AppError::InvalidCredentials => "invalid_credentials",
-            AppError::DeliveryFailed => "delivery_failed",
-            AppError::ServiceUnavailable => "service_unavailable",
-            AppError::Internal { .. } => "internal_error",
-            AppError::NotLoggedIn => "not_logged_in",
-            AppError::TokenMissing => "token_missing",
-            AppError::TokenInvalid => "token_invalid",
-            AppError::TokenExpired => "token_expired",
-            AppError::TokenRevoked => "token_revoked",
-            AppError::Network => "network_error",
-            AppError::BadRequest => "bad_request",
-        }
-    }
-
-    /// The message for one field, if any.
-    pub fn field(&self, name: &str) -> Option<String> {
-        match self {
-            AppError::InvalidInput { fields, .. } => fields.iter().find(|f| f.field == name).map(|f| f.message.clone()),
-            _ => None,
-        }
-    }
-
-    /// A value typed before a form round trip without JavaScript.
-    pub fn value(&self, name: &str) -> Option<String> {
-        match self {
-            AppError::InvalidInput { values, .. } | AppError::UsernameStatus { values, .. } => {
-                values.iter().find(|(k, _)| k == name).map(|(_, v)| v.clone())
+            ServerFnErrorErr::Request(_) => {
+                AppError::new(code::NETWORK_ERROR, "Could not reach Keyhold. Check your connection and try again.")
             }
-            _ => None,
+            _ => AppError::new(code::BAD_REQUEST, "The request could not be understood."),
         }
-    }
-
-    /// Whether the message belongs to the whole form rather than to fields.
-    pub fn is_form_level(&self) -> bool {
-        !matches!(self, AppError::InvalidInput { .. } | AppError::UsernameStatus { .. })
     }
 }
 
@@ -132,40 +108,13 @@ mod tests {
     use super::*;
 
     #[test]
-    fn codes_are_the_serde_tags() {
-        let samples = [
-            AppError::InvalidInput { fields: vec![], values: vec![] },
-            AppError::InvalidCode { attempts_left: 2 },
-            AppError::CodeExhausted,
-            AppError::CodeExpired,
-            AppError::UserExists,
-            AppError::TooManyRequests { retry_after: 5 },
-            AppError::InvalidCredentials,
-            AppError::DeliveryFailed,
-            AppError::ServiceUnavailable,
-            AppError::Internal { request_id: "r".into() },
-            AppError::BadRequest,
-            AppError::NotLoggedIn,
-            AppError::TokenMissing,
-            AppError::TokenInvalid,
-            AppError::TokenExpired,
-            AppError::TokenRevoked,
-        ];
-        for e in samples {
-            let json = serde_json::to_value(&e).unwrap();
-            assert_eq!(json["code"], e.code(), "{e:?}");
-        }
-    }
-
-    #[test]
-    fn waits_read_naturally() {
+    fn only_the_details_that_are_set_go_on_the_wire() {
+        let e = AppError { retry_after: Some(5), ..AppError::new("too_many_requests", "Wait.") };
         assert_eq!(
-            AppError::TooManyRequests { retry_after: 42 }.to_string(),
-            "Too many attempts. Please try again in 42 seconds."
+            serde_json::to_value(&e).unwrap(),
+            serde_json::json!({"code": "too_many_requests", "message": "Wait.", "retry_after": 5})
         );
-        assert_eq!(
-            AppError::TooManyRequests { retry_after: 900 }.to_string(),
-            "Too many attempts. Please try again in 15 minutes."
-        );
+        let back: AppError = serde_json::from_value(serde_json::to_value(&e).unwrap()).unwrap();
+        assert_eq!(back, e);
     }
 }

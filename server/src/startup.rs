@@ -17,8 +17,9 @@ use keyhold_app::auth::{AuthSession, Backend};
 use keyhold_app::ssr::AppState;
 use keyhold_app::{App, shell};
 use leptos::prelude::*;
-use leptos_axum::{LeptosRoutes, generate_route_list};
+use leptos_axum::{AxumRouteListing, LeptosRoutes, generate_route_list};
 use std::net::SocketAddr;
+use std::sync::OnceLock;
 use std::time::Duration;
 use tokio::net::TcpListener;
 use tower::ServiceBuilder;
@@ -101,7 +102,7 @@ fn router(
         .with_expiry(Expiry::OnInactivity(time::Duration::seconds(keys::SESSION_TTL as i64)));
     let auth_layer = AuthManagerLayerBuilder::new(Backend::new(core.clone()), session_layer).build();
 
-    let routes = generate_route_list(App);
+    let routes = route_list();
     let context_state = state.clone();
     let fallback_state = state.clone();
     let app_routes = Router::new()
@@ -116,19 +117,33 @@ fn router(
         ))
         .merge(extra);
 
+    // Outermost first; see `middleware` for why this order.
     Router::new()
         .merge(api::router())
         .merge(app_routes)
         .layer(
             ServiceBuilder::new()
+                .layer(CatchPanicLayer::custom(|_| crate::pages::internal_error("")))
                 .layer(axum::middleware::from_fn(middleware::context::request_context))
+                .layer(axum::middleware::from_fn_with_state(state.clone(), middleware::recorder::record_errors))
+                .layer(CatchPanicLayer::custom(middleware::recorder::panic_response))
                 .layer(axum::middleware::from_fn_with_state(state.clone(), middleware::readiness::require_redis))
                 .layer(axum::middleware::from_fn_with_state(state.clone(), middleware::origin::require_same_origin))
                 .layer(auth_layer)
-                .layer(axum::middleware::from_fn_with_state(state.clone(), middleware::errors::record_server_errors))
-                .layer(CatchPanicLayer::custom(middleware::errors::panic_response)),
+                .layer(axum::middleware::from_fn(middleware::recorder::note_user)),
         )
         .with_state(state)
+}
+
+/// The app's routes, listed once per process. Listing renders the app while
+/// Leptos suppresses resource loading through a process-wide flag; a page
+/// that starts loading a resource in another thread at that moment waits for
+/// it forever (Leptos issue 4773). A server lists its routes once before it
+/// serves, so this only bites when one process builds several apps at once,
+/// as the integration tests do in parallel threads.
+fn route_list() -> Vec<AxumRouteListing> {
+    static ROUTES: OnceLock<Vec<AxumRouteListing>> = OnceLock::new();
+    ROUTES.get_or_init(|| generate_route_list(App)).clone()
 }
 
 /// `POST /logout`: ends the session in Redis and goes home.

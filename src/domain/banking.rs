@@ -64,9 +64,9 @@ impl AccountNumber {
     }
 }
 
-/// Masks a stored account number for display and caches: at most the last
+/// Masks an account number for display and caches: at most the last
 /// four characters, and never fewer than three hidden.
-pub fn mask(number: &str) -> String {
+fn mask(number: &str) -> String {
     let len = number.chars().count();
     let shown = len.saturating_sub(3).min(4);
     let visible: String = number.chars().skip(len - shown).collect();

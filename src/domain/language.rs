@@ -18,3 +18,11 @@ impl Language {
         }
     }
 }
+
+// The variants come from `choice!`, which has no way to mark a default.
+#[allow(clippy::derivable_impls)]
+impl Default for Language {
+    fn default() -> Self {
+        Language::English
+    }
+}

@@ -4,6 +4,7 @@
 //! type is proof that the input was checked. The messages in [`ParseError`] are
 //! written for the person who typed the value.
 
+mod address;
 mod banking;
 mod choice;
 mod code;
@@ -13,12 +14,15 @@ mod language;
 mod name;
 mod password;
 mod phone;
+#[cfg(feature = "server")]
+mod preferences;
 mod purpose;
 mod role;
 mod text;
 mod username;
 
-pub use banking::{AccountNumber, Agency, mask as mask_account_number};
+pub use address::Address;
+pub use banking::{AccountNumber, Agency};
 pub use code::VerificationCode;
 pub use delivery::DeliveryMethod;
 pub use email::Email;
@@ -26,6 +30,8 @@ pub use language::Language;
 pub use name::PersonName;
 pub use password::Password;
 pub use phone::Phone;
+#[cfg(feature = "server")]
+pub use preferences::Preferences;
 pub use purpose::Purpose;
 pub use role::Role;
 pub use username::Username;
@@ -61,6 +67,8 @@ pub enum ParseError {
     BankingPair,
     #[error("The passwords do not match.")]
     PasswordMismatch,
+    #[error("Preferences must be a JSON object.")]
+    JsonObject,
 }
 
 /// Rejects ASCII and Unicode control characters (newlines included) in one-line fields.

@@ -49,7 +49,7 @@ pub(crate) fn issued(outcome: IssueOutcome) -> Result<String, FlowError> {
         IssueOutcome::Cooldown { retry_after } | IssueOutcome::TooManySends { retry_after } => {
             Err(FlowError::Throttled { retry_after })
         }
-        IssueOutcome::Expired => Err(FlowError::Expired),
+        IssueOutcome::Expired => Err(FlowError::CodeExpired),
     }
 }
 
@@ -97,7 +97,7 @@ pub(crate) async fn judge(
     match pending::fail_attempt(&core.redis, purpose, email, &guard.code, max, limits.code_daily_failures).await? {
         AttemptOutcome::Wrong { attempts_left } => Err(FlowError::WrongCode { attempts_left }),
         AttemptOutcome::Exhausted => Err(FlowError::CodeExhausted),
-        AttemptOutcome::Expired => Err(FlowError::Expired),
+        AttemptOutcome::Expired => Err(FlowError::CodeExpired),
         AttemptOutcome::Stale => Ok(Judgement::Stale),
     }
 }

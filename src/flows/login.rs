@@ -10,7 +10,7 @@ use std::net::IpAddr;
 
 /// Checks a login. Every failure — unknown name, wrong password, malformed
 /// input — is the same `InvalidCredentials` after the same amount of work.
-pub async fn authenticate(core: &Core, identifier: &str, password: &str, ip: IpAddr) -> Result<Account, FlowError> {
+pub async fn check_password(core: &Core, identifier: &str, password: &str, ip: IpAddr) -> Result<Account, FlowError> {
     let mut errors = FieldErrors::default();
     if identifier.trim().is_empty() {
         errors.add("identifier", "Enter your email or username.");

@@ -12,12 +12,12 @@ pub mod username;
 use crate::config::Settings;
 use crate::connections::{self, RedisHealth};
 use crate::domain::ParseError;
+use crate::jwt::{TokenError, TokenKeys};
 use crate::notify::{Channels, DeliveryError, Notifier};
 use crate::passwords::HashError;
 use crate::store::StoreError;
-use crate::store::errors::{ErrorKind, ErrorRecorder};
+use crate::store::error_log::ErrorRecorder;
 use crate::store::profile_cache::CacheStats;
-use crate::tokens::{TokenError, TokenKeys};
 use redis::aio::ConnectionManager;
 use std::sync::Arc;
 
@@ -91,7 +91,10 @@ impl FieldErrors {
     }
 }
 
-/// Why a flow did not succeed. `code()` is the stable name clients see.
+/// Why a request did not succeed: every failure kind Keyhold knows, raised by
+/// the flows and by the HTTP layer around them. What a client is told about
+/// each (status, stable code, message) and whether the error log keeps it is
+/// decided in one place, `keyhold_app::ssr::failure::classify`.
 #[derive(Debug, thiserror::Error)]
 pub enum FlowError {
     #[error("invalid input in {}", .0.0.iter().map(|(f, _)| *f).collect::<Vec<_>>().join(", "))]
@@ -100,14 +103,20 @@ pub enum FlowError {
     WrongCode { attempts_left: u32 },
     #[error("verification code used up by wrong attempts")]
     CodeExhausted,
-    #[error("verification code expired")]
-    Expired,
+    #[error("verification code expired or never issued")]
+    CodeExpired,
+    #[error("the signed-in account no longer exists")]
+    AccountGone,
     #[error("an account with this email or username already exists")]
     AccountExists,
     #[error("too many requests")]
     Throttled { retry_after: u64 },
     #[error("invalid credentials")]
     InvalidCredentials,
+    #[error("not signed in")]
+    NotSignedIn,
+    #[error("a state-changing request came from another site")]
+    CrossOrigin,
     #[error("message delivery failed")]
     DeliveryFailed(#[source] DeliveryError),
     #[error("token refused: {0}")]
@@ -139,41 +148,9 @@ impl From<HashError> for FlowError {
 }
 
 impl FlowError {
-    /// Stable, machine-readable name.
-    pub fn code(&self) -> &'static str {
-        match self {
-            FlowError::Invalid(_) => "invalid_input",
-            FlowError::WrongCode { .. } => "invalid_code",
-            FlowError::CodeExhausted => "code_exhausted",
-            FlowError::Expired => "code_expired",
-            FlowError::AccountExists => "user_exists",
-            FlowError::Throttled { .. } => "too_many_requests",
-            FlowError::InvalidCredentials => "invalid_credentials",
-            FlowError::DeliveryFailed(_) => "delivery_failed",
-            FlowError::Token(TokenError::Missing) => "token_missing",
-            FlowError::Token(TokenError::Invalid) => "token_invalid",
-            FlowError::Token(TokenError::Expired) => "token_expired",
-            FlowError::Token(TokenError::Revoked) => "token_revoked",
-            FlowError::Unavailable(_) => "service_unavailable",
-            FlowError::Unexpected { .. } => "internal_error",
-        }
-    }
-
-    /// The type under which the error is recorded, if it is worth recording.
-    /// Redis outages are not: the recorder needs Redis, and logs have them.
-    pub fn record_kind(&self) -> Option<ErrorKind> {
-        match self {
-            FlowError::Invalid(_)
-            | FlowError::WrongCode { .. }
-            | FlowError::CodeExhausted
-            | FlowError::Expired
-            | FlowError::AccountExists => Some(ErrorKind::Validation),
-            FlowError::Throttled { .. } | FlowError::InvalidCredentials | FlowError::Token(_) => Some(ErrorKind::Auth),
-            FlowError::DeliveryFailed(e) if e.is_email() => Some(ErrorKind::Email),
-            FlowError::DeliveryFailed(_) => Some(ErrorKind::Sms),
-            FlowError::Unexpected { .. } => Some(ErrorKind::Internal),
-            FlowError::Unavailable(_) => None,
-        }
+    /// A failure that cannot be pinned on a cause we hold (a panic, say).
+    pub fn unexpected(context: &'static str, message: impl Into<String>) -> Self {
+        FlowError::Unexpected { context, source: message.into().into() }
     }
 }
 

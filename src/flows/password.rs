@@ -7,7 +7,8 @@ use crate::domain::{DeliveryMethod, Email, ParseError, Password, Purpose, Verifi
 use crate::notify::{Message, templates};
 use crate::passwords;
 use crate::store::accounts::{self, Account, LoginName};
-use crate::store::pending::{self, Issue, ResetOutcome};
+use crate::store::error_log::{ErrorKind, NewError};
+use crate::store::pending::{self, Issue, PasswordReset, ResetOutcome};
 use std::net::IpAddr;
 use subtle::ConstantTimeEq;
 use uuid::Uuid;
@@ -40,8 +41,8 @@ pub async fn forgot(core: &Core, email: &str, ip: IpAddr) -> Result<CodeIssued, 
         tokio::spawn(async move {
             if let Err(err) = codes::deliver(&core, purpose, &email, &code, message).await {
                 tracing::error!(error = %err, "a password reset code could not be sent");
-                let kind = err.record_kind().unwrap_or(crate::store::errors::ErrorKind::Internal);
-                let record = crate::store::errors::NewError::new(kind, err.to_string()).with_chain(&err);
+                let record =
+                    NewError::new(ErrorKind::Email, "a password reset code could not be sent").with_chain(&err);
                 if let Err(e) = core.errors.record(record).await {
                     tracing::warn!(error = %e, "could not record an error");
                 }
@@ -73,8 +74,8 @@ pub async fn reset(
 /// Step one of a change: checks the current password (counted like a
 /// login) and sends a `change_password` code to the account's address.
 pub async fn send_change_code(core: &Core, id: Uuid, current: &str, ip: IpAddr) -> Result<CodeIssued, FlowError> {
-    let account = accounts::get(&core.redis, id).await?.ok_or(FlowError::Expired)?;
-    match login::authenticate(core, account.email.as_str(), current, ip).await {
+    let account = accounts::get(&core.redis, id).await?.ok_or(FlowError::AccountGone)?;
+    match login::check_password(core, account.email.as_str(), current, ip).await {
         Ok(_) => {}
         Err(FlowError::InvalidCredentials) => {
             return Err(FlowError::Invalid(FieldErrors::single(
@@ -110,7 +111,7 @@ pub async fn change(
     let (Some(code), Some(password)) = (code, password) else {
         return Err(FlowError::Invalid(errors));
     };
-    let account = accounts::get(&core.redis, id).await?.ok_or(FlowError::Expired)?;
+    let account = accounts::get(&core.redis, id).await?.ok_or(FlowError::AccountGone)?;
     set_with_code(core, Purpose::ChangePassword, &account.email, Some(id), &code, password).await
 }
 
@@ -135,25 +136,32 @@ async fn set_with_code(
     let mut hash = None;
     for _ in 0..ATTEMPT_RETRIES {
         let Some(guard) = pending::guard(&core.redis, purpose, email).await? else {
-            return Err(FlowError::Expired);
+            return Err(FlowError::CodeExpired);
         };
         let matches: bool = code.expose().as_bytes().ct_eq(guard.code.as_bytes()).into();
         if let Judgement::Stale = codes::judge(core, purpose, email, &guard, matches).await? {
             continue;
         }
         // Only a right code costs a hash.
-        let Some(id) = id else { return Err(FlowError::Expired) };
+        let Some(id) = id else { return Err(FlowError::CodeExpired) };
         let hash = match &hash {
             Some(h) => h,
             None => hash.insert(passwords::hash(password.clone()).await?),
         };
-        let max = core.settings.limits.code_attempts;
-        match pending::reset_password(&core.redis, purpose, email, &guard.code, id, hash, max).await? {
-            ResetOutcome::Done => return accounts::get(&core.redis, id).await?.ok_or(FlowError::Expired),
+        let reset = PasswordReset {
+            purpose,
+            email,
+            code: &guard.code,
+            user_id: id,
+            password_hash: hash,
+            max_attempts: core.settings.limits.code_attempts,
+        };
+        match pending::reset_password(&core.redis, reset).await? {
+            ResetOutcome::Done => return accounts::get(&core.redis, id).await?.ok_or(FlowError::AccountGone),
             ResetOutcome::Exhausted => return Err(FlowError::CodeExhausted),
-            ResetOutcome::Expired => return Err(FlowError::Expired),
+            ResetOutcome::Expired => return Err(FlowError::CodeExpired),
             ResetOutcome::Stale => continue,
         }
     }
-    Err(FlowError::Expired)
+    Err(FlowError::CodeExpired)
 }

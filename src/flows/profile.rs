@@ -1,8 +1,8 @@
 //! Reading and editing one's profile, through the `user:{userId}` cache.
 
 use super::{Core, FieldErrors, FlowError};
-use crate::domain::{AccountNumber, Agency, Language, ParseError, PersonName, Phone};
-use crate::store::accounts::{self, AccountWrite};
+use crate::domain::{AccountNumber, Address, Agency, Language, ParseError, PersonName, Phone};
+use crate::store::accounts::{self, AccountField, AccountWrite, Banking};
 use crate::store::profile_cache::{self, CachedUser};
 use uuid::Uuid;
 
@@ -25,34 +25,28 @@ impl std::fmt::Debug for ProfileInput {
     }
 }
 
-const MAX_ADDRESS_LEN: usize = 300;
-
 /// The profile as the cache holds it.
 pub async fn view(core: &Core, id: Uuid) -> Result<CachedUser, FlowError> {
     profile_cache::get(&core.redis, &core.cache_stats, id, core.settings.ttl.user_cache)
         .await?
-        .ok_or(FlowError::Expired)
+        .ok_or(FlowError::AccountGone)
 }
 
 /// Checks and saves the profile; returns the fresh view.
 pub async fn update(core: &Core, id: Uuid, input: ProfileInput) -> Result<CachedUser, FlowError> {
     let Some(account) = accounts::get(&core.redis, id).await? else {
-        return Err(FlowError::Expired);
+        return Err(FlowError::AccountGone);
     };
     let mut errors = FieldErrors::default();
     let name = errors.check("name", PersonName::parse(&input.name));
     let phone = errors.check("phone", Phone::parse_optional(&input.phone));
-    let address = input.address.trim();
-    if address.chars().count() > MAX_ADDRESS_LEN {
-        errors.add("address", ParseError::TooLong { max: MAX_ADDRESS_LEN });
-    } else if address.chars().any(char::is_control) {
-        errors.add("address", ParseError::ControlCharacters);
-    }
+    let address = errors.check("address", Address::parse_optional(&input.address));
     let language = errors.check("language", Language::parse(&input.language));
     let banking = match (input.agency.trim(), input.account_number.trim()) {
         ("", "") => Some(None),
-        (agency, "") => match (errors.check("agency", Agency::parse(agency)), &account.banking_account) {
-            (Some(agency), Some(existing)) => Some(Some((agency, existing.clone()))),
+        // A blank number keeps the stored one (the form never shows it).
+        (agency, "") => match (errors.check("agency", Agency::parse(agency)), &account.banking) {
+            (Some(agency), Some(existing)) => Some(Some(Banking { agency, account: existing.account.clone() })),
             (Some(_), None) => {
                 errors.add("account_number", ParseError::BankingPair);
                 None
@@ -66,37 +60,27 @@ pub async fn update(core: &Core, id: Uuid, input: ProfileInput) -> Result<Cached
         (agency, number) => {
             let agency = errors.check("agency", Agency::parse(agency));
             let number = errors.check("account_number", AccountNumber::parse(number));
-            agency.zip(number).map(|(a, n)| Some((a, n.expose().to_owned())))
+            agency.zip(number).map(|(agency, account)| Some(Banking { agency, account }))
         }
     };
     errors.into_result()?;
-    let (Some(name), Some(phone), Some(language), Some(banking)) = (name, phone, language, banking) else {
+    let (Some(name), Some(phone), Some(address), Some(language), Some(banking)) =
+        (name, phone, address, language, banking)
+    else {
         return Err(FlowError::Invalid(FieldErrors::default()));
     };
 
-    // Known preferences are merged into whatever else API clients stored.
-    let mut preferences = account
-        .preferences
-        .as_deref()
-        .and_then(|p| serde_json::from_str::<serde_json::Map<String, serde_json::Value>>(p).ok())
-        .unwrap_or_default();
-    preferences.insert("language".to_owned(), language.as_str().into());
-    preferences.insert("newsletter".to_owned(), input.newsletter.into());
-
-    let mut change = AccountWrite::default();
-    change.set.push(("name", name.to_string()));
-    change.set.push(("preferences", serde_json::Value::Object(preferences).to_string()));
-    let mut optional = |field: &'static str, value: Option<String>| match value {
-        Some(v) => change.set.push((field, v)),
-        None => change.remove.push(field),
-    };
-    optional("phone", phone.map(|p| p.to_string()));
-    optional("address", Some(address.to_owned()).filter(|a| !a.is_empty()));
-    let (agency, number) = banking.map(|(a, n)| (a.to_string(), n)).unzip();
-    optional("banking_agency", agency);
-    optional("banking_account", number);
+    let preferences = account.preferences.with_profile(language, input.newsletter);
+    let (agency, number) = banking.map(|b| (b.agency.to_string(), b.account.expose().to_owned())).unzip();
+    let change = AccountWrite::default()
+        .set(AccountField::Name, name.as_str())
+        .set(AccountField::Preferences, preferences.to_json())
+        .set_or_remove(AccountField::Phone, phone.map(String::from))
+        .set_or_remove(AccountField::Address, address.map(String::from))
+        .set_or_remove(AccountField::BankingAgency, agency)
+        .set_or_remove(AccountField::BankingAccount, number);
     if !accounts::write(&core.redis, id, change).await? {
-        return Err(FlowError::Expired);
+        return Err(FlowError::AccountGone);
     }
     view(core, id).await
 }

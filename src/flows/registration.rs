@@ -1,13 +1,15 @@
-//! Registration with a verification code (seeds 000 and 004): start, resend,
+//! Registration with a verification code (README: "Redis schema"): start, resend,
 //! verify by code or magic link.
 
 use super::codes::{self, ATTEMPT_RETRIES, Judgement};
 use super::{Core, FieldErrors, FlowError};
-use crate::domain::{DeliveryMethod, Email, Password, PersonName, Phone, Purpose, Role, Username, VerificationCode};
+use crate::domain::{
+    Address, DeliveryMethod, Email, Password, PersonName, Phone, Preferences, Purpose, Role, Username, VerificationCode,
+};
 use crate::notify::{Message, templates};
 use crate::passwords;
 use crate::store::accounts;
-use crate::store::pending::{self, Candidate, CompleteOutcome, Issue, Registration};
+use crate::store::pending::{self, Candidate, CompleteOutcome, Issue, NewAccount, Registration};
 use std::net::IpAddr;
 use subtle::ConstantTimeEq;
 use uuid::Uuid;
@@ -48,9 +50,6 @@ pub struct CodeSent {
     pub expires_in_minutes: u64,
 }
 
-const MAX_ADDRESS_LEN: usize = 300;
-const MAX_PREFERENCES_LEN: usize = 2_000;
-
 struct Parsed {
     name: PersonName,
     username: Option<Username>,
@@ -58,8 +57,8 @@ struct Parsed {
     phone: Option<Phone>,
     method: DeliveryMethod,
     role: Role,
-    preferences: Option<String>,
-    address: Option<String>,
+    preferences: Option<Preferences>,
+    address: Option<Address>,
 }
 
 fn parse(input: &RegistrationInput, password_raw: &str) -> Result<(Parsed, Password), FlowError> {
@@ -82,26 +81,9 @@ fn parse(input: &RegistrationInput, password_raw: &str) -> Result<(Parsed, Passw
     }
     let preferences = match &input.preferences {
         None | Some(serde_json::Value::Null) => Some(None),
-        Some(v @ serde_json::Value::Object(_)) => {
-            let text = v.to_string();
-            if text.len() > MAX_PREFERENCES_LEN {
-                errors.add("preferences", format!("Keep preferences under {MAX_PREFERENCES_LEN} characters."));
-            }
-            Some(Some(text))
-        }
-        Some(_) => {
-            errors.add("preferences", "Preferences must be a JSON object.");
-            None
-        }
+        Some(value) => errors.check("preferences", Preferences::parse(value)).map(Some),
     };
-    let address = match input.address.as_deref().map(str::trim).filter(|a| !a.is_empty()) {
-        Some(a) if a.chars().count() > MAX_ADDRESS_LEN => {
-            errors.add("address", format!("Use at most {MAX_ADDRESS_LEN} characters."));
-            None
-        }
-        Some(a) => Some(Some(a.to_owned())),
-        None => Some(None),
-    };
+    let address = errors.check("address", Address::parse_optional(input.address.as_deref().unwrap_or_default()));
     match (name, username, email, phone, password, method, role, preferences, address) {
         (
             Some(name),
@@ -140,16 +122,16 @@ pub async fn start(core: &Core, input: RegistrationInput, ip: IpAddr) -> Result<
     };
 
     let registration = Registration {
-        name: parsed.name.to_string(),
+        name: parsed.name,
         email: parsed.email.clone(),
-        phone: parsed.phone.as_ref().map(ToString::to_string),
+        phone: parsed.phone.clone(),
         password_hash: password_hash.clone(),
         preferences: parsed.preferences,
         address: parsed.address,
     };
     let candidate = Candidate {
         username,
-        role: parsed.role.to_string(),
+        role: parsed.role,
         validation_token: passwords::random_token(25),
         password_hash,
         email: parsed.email.clone(),
@@ -157,8 +139,15 @@ pub async fn start(core: &Core, input: RegistrationInput, ip: IpAddr) -> Result<
     let issue = Issue::Register(&registration, &candidate);
     let request = codes::request(core, PURPOSE, &parsed.email, parsed.method, issue);
     let code = codes::issued(pending::issue_code(&core.redis, request).await?)?;
-    let phone = parsed.phone.as_ref().map(Phone::as_str);
-    send(core, &parsed.email, parsed.method, phone, &candidate.validation_token, email_taken, &code).await
+    let delivery = Delivery {
+        email: &parsed.email,
+        method: parsed.method,
+        phone: parsed.phone.as_ref(),
+        token: &candidate.validation_token,
+        email_taken,
+        code: &code,
+    };
+    send(core, delivery).await
 }
 
 /// Sends a fresh code for a registration in progress; the old one dies.
@@ -167,42 +156,56 @@ pub async fn resend(core: &Core, email: &str, ip: IpAddr) -> Result<CodeSent, Fl
     codes::throttle_requests(core, ip).await?;
     let (guard, candidate) = pending::registration_state(&core.redis, &email).await?;
     let (Some(guard), Some(candidate)) = (guard, candidate) else {
-        return Err(FlowError::Expired);
+        return Err(FlowError::CodeExpired);
     };
     let method = guard.method.unwrap_or(DeliveryMethod::Email);
     let phone = pending::registration_phone(&core.redis, &email, &guard.code).await?;
     let email_taken = accounts::find_id(&core.redis, &accounts::LoginName::Email(email.clone())).await?.is_some();
     let request = codes::request(core, PURPOSE, &email, method, Issue::Resend);
     let code = codes::issued(pending::issue_code(&core.redis, request).await?)?;
-    send(core, &email, method, phone.as_deref(), &candidate.validation_token, email_taken, &code).await
+    let delivery = Delivery {
+        email: &email,
+        method,
+        phone: phone.as_ref(),
+        token: &candidate.validation_token,
+        email_taken,
+        code: &code,
+    };
+    send(core, delivery).await
+}
+
+/// One code on its way: where it goes and what the message must carry.
+struct Delivery<'a> {
+    email: &'a Email,
+    method: DeliveryMethod,
+    phone: Option<&'a Phone>,
+    /// The magic link's token.
+    token: &'a str,
+    /// The address already has an account: its owner gets a warning instead.
+    email_taken: bool,
+    code: &'a str,
 }
 
 /// Sends the code (or, to an address that already has an account, a warning).
-async fn send(
-    core: &Core,
-    email: &Email,
-    method: DeliveryMethod,
-    phone: Option<&str>,
-    token: &str,
-    email_taken: bool,
-    code: &str,
-) -> Result<CodeSent, FlowError> {
+async fn send(core: &Core, d: Delivery<'_>) -> Result<CodeSent, FlowError> {
     let s = &core.settings;
-    let message = if email_taken {
+    let message = if d.email_taken {
         let mut login = s.app_url.clone();
         login.set_path("/login");
-        Message::Email(templates::already_registered(email, login.as_str()))
+        Message::Email(templates::already_registered(d.email, login.as_str()))
     } else {
-        match (method, phone) {
-            (DeliveryMethod::Sms, Some(phone)) => Message::Sms(templates::code_sms(phone, code, s.ttl.verification)),
+        match (d.method, d.phone) {
+            (DeliveryMethod::Sms, Some(phone)) => {
+                Message::Sms(templates::code_sms(phone.as_str(), d.code, s.ttl.verification))
+            }
             _ => {
-                let link = templates::magic_link(&s.app_url, email, token);
-                Message::Email(templates::registration_code(email, code, &link, s.ttl.verification))
+                let link = templates::magic_link(&s.app_url, d.email, d.token);
+                Message::Email(templates::registration_code(d.email, d.code, &link, s.ttl.verification))
             }
         }
     };
-    codes::deliver(core, PURPOSE, email, code, Some(message)).await?;
-    Ok(CodeSent { email: email.clone(), method, expires_in_minutes: s.ttl.verification.div_ceil(60) })
+    codes::deliver(core, PURPOSE, d.email, d.code, Some(message)).await?;
+    Ok(CodeSent { email: d.email.clone(), method: d.method, expires_in_minutes: s.ttl.verification.div_ceil(60) })
 }
 
 /// `base`, or `base` with the first free numeric suffix among a few random ones.
@@ -246,11 +249,10 @@ pub async fn complete(core: &Core, email: &str, proof: Proof<'_>) -> Result<Uuid
     let (Some(email), Some(proof)) = (email, proof) else {
         return Err(FlowError::Invalid(errors));
     };
-    let max_attempts = core.settings.limits.code_attempts;
     for _ in 0..ATTEMPT_RETRIES {
         let (guard, candidate) = pending::registration_state(&core.redis, &email).await?;
         let (Some(guard), Some(candidate)) = (guard, candidate) else {
-            return Err(FlowError::Expired);
+            return Err(FlowError::CodeExpired);
         };
         let matches: bool = match &proof {
             Checked::Code(code) => code.expose().as_bytes().ct_eq(guard.code.as_bytes()).into(),
@@ -261,23 +263,21 @@ pub async fn complete(core: &Core, email: &str, proof: Proof<'_>) -> Result<Uuid
         }
         let user_id = Uuid::now_v7();
         let now = chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Secs, true);
-        match pending::complete_registration(
-            &core.redis,
-            &email,
-            &guard.code,
-            &candidate.username,
+        let new_account = NewAccount {
+            email: &email,
+            code: &guard.code,
+            username: &candidate.username,
             user_id,
-            &now,
-            max_attempts,
-        )
-        .await?
-        {
+            now: &now,
+            max_attempts: core.settings.limits.code_attempts,
+        };
+        match pending::complete_registration(&core.redis, new_account).await? {
             CompleteOutcome::Created => return Ok(user_id),
             CompleteOutcome::Taken => return Err(FlowError::AccountExists),
             CompleteOutcome::Exhausted => return Err(FlowError::CodeExhausted),
-            CompleteOutcome::Expired => return Err(FlowError::Expired),
+            CompleteOutcome::Expired => return Err(FlowError::CodeExpired),
             CompleteOutcome::Stale => continue,
         }
     }
-    Err(FlowError::Expired)
+    Err(FlowError::CodeExpired)
 }

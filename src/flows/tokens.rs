@@ -3,9 +3,9 @@
 //! rotated one again revokes its whole family (someone copied it).
 
 use super::{Core, FlowError, login, unix_now};
+use crate::jwt::{ACCESS_TTL, Claims, REFRESH_TTL, TokenError, TokenType};
 use crate::store::accounts::{self, Account};
-use crate::store::tokens::{self as blacklist, Revocation};
-use crate::tokens::{ACCESS_TTL, Claims, REFRESH_TTL, TokenError, TokenType};
+use crate::store::blacklist::{self, Revocation};
 use std::net::IpAddr;
 use uuid::Uuid;
 
@@ -27,7 +27,7 @@ fn pair(core: &Core, account: &Account, family: Uuid) -> TokenPair {
 
 /// Email or username and password, with the login form's throttles.
 pub async fn issue(core: &Core, identifier: &str, password: &str, ip: IpAddr) -> Result<TokenPair, FlowError> {
-    let account = login::authenticate(core, identifier, password, ip).await?;
+    let account = login::check_password(core, identifier, password, ip).await?;
     Ok(pair(core, &account, Uuid::new_v4()))
 }
 
@@ -83,7 +83,7 @@ pub async fn logout(core: &Core, access: Option<&str>, refresh: Option<&str>) ->
 
 /// The user an access token speaks for, unless it or its family is
 /// revoked or the password changed since it was issued.
-pub async fn authenticate(core: &Core, access: Option<&str>) -> Result<Uuid, FlowError> {
+pub async fn verify_access(core: &Core, access: Option<&str>) -> Result<Uuid, FlowError> {
     let token = access.ok_or(TokenError::Missing)?;
     let claims = core.tokens.verify(token, TokenType::Access)?;
     match blacklist::standing(&core.redis, &[claims.jti, claims.fam], claims.sub).await? {

@@ -3,7 +3,7 @@
 //! script in [`super::pending`], which claims both indexes atomically.
 
 use super::{StoreError, StoreResult};
-use crate::domain::{Email, Role, Username};
+use crate::domain::{AccountNumber, Address, Agency, Email, PersonName, Phone, Preferences, Role, Username};
 use crate::keys;
 use redis::AsyncCommands;
 use redis::Script;
@@ -46,23 +46,29 @@ impl LoginName {
     }
 }
 
-/// A stored account. `Debug` leaves out the password hash.
+/// A bank branch and account, stored together or not at all.
 #[derive(Clone, PartialEq, Eq)]
+pub struct Banking {
+    pub agency: Agency,
+    /// Secret: shown and cached only masked.
+    pub account: AccountNumber,
+}
+
+/// A stored account. `Debug` leaves out the password hash.
+#[derive(Clone, PartialEq)]
 pub struct Account {
     pub id: Uuid,
     pub email: Email,
     pub username: Username,
-    pub name: String,
-    pub phone: Option<String>,
+    pub name: PersonName,
+    pub phone: Option<Phone>,
     pub role: Role,
     pub password_hash: String,
     /// Bumped when every session must end (password change or reset).
     pub session_epoch: u64,
-    pub preferences: Option<String>,
-    pub address: Option<String>,
-    pub banking_agency: Option<String>,
-    /// Secret: shown and cached only masked.
-    pub banking_account: Option<String>,
+    pub preferences: Preferences,
+    pub address: Option<Address>,
+    pub banking: Option<Banking>,
     pub profile_picture_url: Option<String>,
     pub created_at: String,
     /// Changes on every write; guards the cache fill against races.
@@ -81,23 +87,61 @@ impl fmt::Debug for Account {
     }
 }
 
+/// The fields of `account:{user_id}` a write may change.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum AccountField {
+    Name,
+    Phone,
+    Role,
+    Preferences,
+    Address,
+    BankingAgency,
+    BankingAccount,
+    ProfilePictureUrl,
+}
+
+impl AccountField {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            AccountField::Name => "name",
+            AccountField::Phone => "phone",
+            AccountField::Role => "role",
+            AccountField::Preferences => "preferences",
+            AccountField::Address => "address",
+            AccountField::BankingAgency => "banking_agency",
+            AccountField::BankingAccount => "banking_account",
+            AccountField::ProfilePictureUrl => "profile_picture_url",
+        }
+    }
+}
+
 impl Account {
     fn from_hash(key: &str, mut h: HashMap<String, String>) -> StoreResult<Self> {
         let mut take = |field: &str| h.remove(field).filter(|v| !v.is_empty());
-        let missing = |field: &str| StoreError::corrupt(key, format!("missing or invalid `{field}`"));
+        let bad = |field: &str| StoreError::corrupt(key, format!("missing or invalid `{field}`"));
+        // An optional field that is present must parse.
+        fn optional<T, E>(value: Option<String>, parse: impl Fn(&str) -> Result<T, E>) -> Result<Option<T>, ()> {
+            value.map(|v| parse(&v).map_err(|_| ())).transpose()
+        }
+        let banking = match (take("banking_agency"), take("banking_account")) {
+            (Some(agency), Some(account)) => Some(Banking {
+                agency: Agency::parse(&agency).map_err(|_| bad("banking_agency"))?,
+                account: AccountNumber::parse(&account).map_err(|_| bad("banking_account"))?,
+            }),
+            _ => None,
+        };
         Ok(Self {
-            id: take("id").and_then(|s| Uuid::parse_str(&s).ok()).ok_or_else(|| missing("id"))?,
-            email: take("email").and_then(|s| Email::parse(&s).ok()).ok_or_else(|| missing("email"))?,
-            username: take("username").and_then(|s| Username::parse(&s).ok()).ok_or_else(|| missing("username"))?,
-            name: take("name").unwrap_or_default(),
-            phone: take("phone"),
-            role: take("role").and_then(|s| Role::parse(&s).ok()).ok_or_else(|| missing("role"))?,
-            password_hash: take("password_hash").ok_or_else(|| missing("password_hash"))?,
+            id: take("id").and_then(|s| Uuid::parse_str(&s).ok()).ok_or_else(|| bad("id"))?,
+            email: take("email").and_then(|s| Email::parse(&s).ok()).ok_or_else(|| bad("email"))?,
+            username: take("username").and_then(|s| Username::parse(&s).ok()).ok_or_else(|| bad("username"))?,
+            name: take("name").and_then(|s| PersonName::parse(&s).ok()).ok_or_else(|| bad("name"))?,
+            phone: optional(take("phone"), Phone::parse).map_err(|_| bad("phone"))?,
+            role: take("role").and_then(|s| Role::parse(&s).ok()).ok_or_else(|| bad("role"))?,
+            password_hash: take("password_hash").ok_or_else(|| bad("password_hash"))?,
             session_epoch: take("session_epoch").and_then(|s| s.parse().ok()).unwrap_or(0),
-            preferences: take("preferences"),
-            address: take("address"),
-            banking_agency: take("banking_agency"),
-            banking_account: take("banking_account"),
+            preferences: take("preferences").map(|p| Preferences::from_stored(&p)).unwrap_or_default(),
+            address: optional(take("address"), Address::parse).map_err(|_| bad("address"))?,
+            banking,
             profile_picture_url: take("profile_picture_url"),
             created_at: take("created_at").unwrap_or_default(),
             updated_at: take("updated_at").unwrap_or_default(),
@@ -162,9 +206,30 @@ static WRITE_ACCOUNT: LazyLock<Script> = LazyLock::new(|| Script::new(include_st
 /// whether every session must end.
 #[derive(Default)]
 pub struct AccountWrite {
-    pub set: Vec<(&'static str, String)>,
-    pub remove: Vec<&'static str>,
-    pub end_sessions: bool,
+    set: Vec<(AccountField, String)>,
+    remove: Vec<AccountField>,
+    end_sessions: bool,
+}
+
+impl AccountWrite {
+    pub fn set(mut self, field: AccountField, value: impl Into<String>) -> Self {
+        self.set.push((field, value.into()));
+        self
+    }
+
+    /// Sets the field, or removes it when there is no value.
+    pub fn set_or_remove(mut self, field: AccountField, value: Option<impl Into<String>>) -> Self {
+        match value {
+            Some(v) => self.set.push((field, v.into())),
+            None => self.remove.push(field),
+        }
+        self
+    }
+
+    pub fn end_sessions(mut self) -> Self {
+        self.end_sessions = true;
+        self
+    }
 }
 
 /// Applies a write to `account:{id}` and drops the `user:{id}` cache entry in
@@ -180,19 +245,19 @@ pub async fn write(conn: &ConnectionManager, id: Uuid, change: AccountWrite) -> 
         .arg(if change.end_sessions { "1" } else { "0" })
         .arg(change.set.len());
     for (field, value) in &change.set {
-        invocation.arg(*field).arg(value);
+        invocation.arg(field.as_str()).arg(value);
     }
     for field in &change.remove {
-        invocation.arg(*field);
+        invocation.arg(field.as_str());
     }
     let mut conn = conn.clone();
     let written: i64 = invocation.invoke_async(&mut conn).await?;
     Ok(written == 1)
 }
 
-/// Grants a role (used by the `ADMIN_EMAILS` setting and the admin CLI).
+/// Sets an account's role (an operator's act; never a form's).
 pub async fn set_role(conn: &ConnectionManager, id: Uuid, role: Role) -> StoreResult<bool> {
-    write(conn, id, AccountWrite { set: vec![("role", role.to_string())], ..Default::default() }).await
+    write(conn, id, AccountWrite::default().set(AccountField::Role, role.as_str())).await
 }
 
 #[cfg(test)]
@@ -213,6 +278,7 @@ mod tests {
             ("email", "a@b.io"),
             ("username", "ann"),
             ("role", "consumer"),
+            ("name", "Ann"),
             ("password_hash", "$argon2id$secret"),
         ]
         .into_iter()

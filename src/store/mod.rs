@@ -2,11 +2,11 @@
 //! pipeline or Lua script; reads that need several keys are one round trip.
 
 pub mod accounts;
-pub mod errors;
+pub mod blacklist;
+pub mod error_log;
 pub mod pending;
 pub mod profile_cache;
 pub mod rate_limit;
-pub mod tokens;
 
 use redis::{ErrorKind, RedisError};
 
@@ -16,10 +16,15 @@ use redis::{ErrorKind, RedisError};
 pub enum StoreError {
     #[error("redis is unavailable")]
     Unavailable(#[source] RedisError),
+    /// The health monitor's last PING went unanswered.
+    #[error("redis did not answer the health check")]
+    Unhealthy,
     #[error("redis command failed")]
     Redis(#[source] RedisError),
     #[error("record {key} is malformed: {reason}")]
     Corrupt { key: String, reason: String },
+    #[error("script {script} answered an unknown status `{status}`")]
+    UnknownStatus { script: &'static str, status: String },
 }
 
 impl From<RedisError> for StoreError {
@@ -36,7 +41,7 @@ impl From<RedisError> for StoreError {
 
 impl StoreError {
     pub fn is_unavailable(&self) -> bool {
-        matches!(self, Self::Unavailable(_))
+        matches!(self, Self::Unavailable(_) | Self::Unhealthy)
     }
 
     pub(crate) fn corrupt(key: &str, reason: impl Into<String>) -> Self {
@@ -45,3 +50,13 @@ impl StoreError {
 }
 
 pub type StoreResult<T> = Result<T, StoreError>;
+
+/// Parses a Lua script's `{status, n}` answer into a typed outcome. A status
+/// the caller does not know is an error, never a silent default.
+pub(crate) fn script_outcome<T>(
+    script: &'static str,
+    (status, n): (String, i64),
+    parse: impl FnOnce(&str, i64) -> Option<T>,
+) -> StoreResult<T> {
+    parse(&status, n).ok_or(StoreError::UnknownStatus { script, status })
+}

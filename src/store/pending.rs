@@ -1,4 +1,4 @@
-//! Everything that lives only until a code is verified (seed 004 + seed 000):
+//! Everything that lives only until a code is verified (README: "Redis schema"):
 //! `verification_guard:{purpose}:{email}`, `verification:{purpose}:{email}:{code}`,
 //! `registration:{email}:{code}` and `user_candidate:{email}`.
 //!
@@ -8,7 +8,7 @@
 //! never both spend one code.
 
 use super::{StoreError, StoreResult};
-use crate::domain::{DeliveryMethod, Email, Purpose, Username};
+use crate::domain::{Address, DeliveryMethod, Email, PersonName, Phone, Preferences, Purpose, Role, Username};
 use crate::keys;
 use redis::aio::ConnectionManager;
 use redis::{AsyncCommands, Script};
@@ -68,11 +68,11 @@ impl Guard {
     }
 }
 
-/// `user_candidate:{email}`: the pending account (seed 000).
+/// `user_candidate:{email}`: the pending account.
 #[derive(Clone, PartialEq, Eq)]
 pub struct Candidate {
     pub username: Username,
-    pub role: String,
+    pub role: Role,
     /// Backs the magic link (25 random alphanumerics).
     pub validation_token: String,
     pub password_hash: String,
@@ -93,7 +93,7 @@ impl Candidate {
     fn fields(&self) -> Vec<(&'static str, String)> {
         vec![
             ("username", self.username.to_string()),
-            ("role", self.role.clone()),
+            ("role", self.role.to_string()),
             ("validation_token", self.validation_token.clone()),
             ("password_hash", self.password_hash.clone()),
             ("email", self.email.to_string()),
@@ -105,27 +105,27 @@ impl Candidate {
             return Ok(None);
         }
         let get = |f: &str| h.get(f).cloned().ok_or_else(|| StoreError::corrupt(key, format!("missing `{f}`")));
+        let invalid = |e: crate::domain::ParseError| StoreError::corrupt(key, e.to_string());
         Ok(Some(Self {
-            username: Username::parse(&get("username")?).map_err(|e| StoreError::corrupt(key, e.to_string()))?,
-            role: get("role")?,
+            username: Username::parse(&get("username")?).map_err(invalid)?,
+            role: Role::parse(&get("role")?).map_err(invalid)?,
             validation_token: get("validation_token")?,
             password_hash: get("password_hash")?,
-            email: Email::parse(&get("email")?).map_err(|e| StoreError::corrupt(key, e.to_string()))?,
+            email: Email::parse(&get("email")?).map_err(invalid)?,
         }))
     }
 }
 
-/// `registration:{email}:{code}`: what the account will be made of (seed 004).
-#[derive(Clone, PartialEq, Eq)]
+/// `registration:{email}:{code}`: what the account will be made of.
+#[derive(Clone, PartialEq)]
 pub struct Registration {
-    pub name: String,
+    pub name: PersonName,
     pub email: Email,
-    pub phone: Option<String>,
+    pub phone: Option<Phone>,
     /// The argon2 hash, never the password.
     pub password_hash: String,
-    /// JSON text, as sent by the client.
-    pub preferences: Option<String>,
-    pub address: Option<String>,
+    pub preferences: Option<Preferences>,
+    pub address: Option<Address>,
 }
 
 impl fmt::Debug for Registration {
@@ -137,14 +137,18 @@ impl fmt::Debug for Registration {
 impl Registration {
     fn fields(&self) -> Vec<(&'static str, String)> {
         let mut fields = vec![
-            ("name", self.name.clone()),
+            ("name", self.name.to_string()),
             ("email", self.email.to_string()),
             ("password", self.password_hash.clone()),
         ];
-        for (field, value) in [("phone", &self.phone), ("preferences", &self.preferences), ("address", &self.address)] {
-            if let Some(v) = value {
-                fields.push((field, v.clone()));
-            }
+        if let Some(phone) = &self.phone {
+            fields.push(("phone", phone.to_string()));
+        }
+        if let Some(preferences) = &self.preferences {
+            fields.push(("preferences", preferences.to_json()));
+        }
+        if let Some(address) = &self.address {
+            fields.push(("address", address.to_string()));
         }
         fields
     }
@@ -219,9 +223,11 @@ pub async fn registration_state(
 }
 
 /// The phone of the registration behind the live code, for a resend by SMS.
-pub async fn registration_phone(conn: &ConnectionManager, email: &Email, code: &str) -> StoreResult<Option<String>> {
+pub async fn registration_phone(conn: &ConnectionManager, email: &Email, code: &str) -> StoreResult<Option<Phone>> {
+    let key = keys::registration(email, code);
     let mut conn = conn.clone();
-    Ok(conn.hget(keys::registration(email, code), "phone").await?)
+    let phone: Option<String> = conn.hget(&key, "phone").await?;
+    phone.map(|p| Phone::parse(&p).map_err(|e| StoreError::corrupt(&key, e.to_string()))).transpose()
 }
 
 /// Issues a fresh code (killing the live one) within the cooldown and send
@@ -271,15 +277,19 @@ pub async fn issue_code(conn: &ConnectionManager, req: IssueRequest<'_>) -> Stor
                 invocation.arg(*field).arg(value);
             }
         }
-        let (status, n): (String, i64) = invocation.invoke_async(&mut conn).await?;
-        return Ok(match status.as_str() {
-            "ok" => IssueOutcome::Issued { code: code.to_owned(), sends: n as u32 },
-            "cooldown" => IssueOutcome::Cooldown { retry_after: n.max(1) as u64 },
-            "too_many" => IssueOutcome::TooManySends { retry_after: n.max(1) as u64 },
-            "expired" => IssueOutcome::Expired,
-            "retry" => continue,
-            other => return Err(StoreError::corrupt(&guard_key, format!("script answered {other}"))),
-        });
+        let reply: (String, i64) = invocation.invoke_async(&mut conn).await?;
+        // `None`: the guard changed since we read it; read it again.
+        let outcome = super::script_outcome("issue_code", reply, |status, n| match status {
+            "ok" => Some(Some(IssueOutcome::Issued { code: code.to_owned(), sends: n as u32 })),
+            "cooldown" => Some(Some(IssueOutcome::Cooldown { retry_after: n.max(1) as u64 })),
+            "too_many" => Some(Some(IssueOutcome::TooManySends { retry_after: n.max(1) as u64 })),
+            "expired" => Some(Some(IssueOutcome::Expired)),
+            "retry" => Some(None),
+            _ => None,
+        })?;
+        if let Some(outcome) = outcome {
+            return Ok(outcome);
+        }
     }
     Err(StoreError::corrupt(&guard_key, "the code kept changing; gave up"))
 }
@@ -305,7 +315,7 @@ pub async fn fail_attempt(
     max_daily_failures: u32,
 ) -> StoreResult<AttemptOutcome> {
     let mut conn = conn.clone();
-    let (status, n): (String, i64) = FAIL_ATTEMPT
+    let reply: (String, i64) = FAIL_ATTEMPT
         .key(keys::verification_guard(purpose, email))
         .key(keys::verification(purpose, email, code))
         .key(keys::verification_failures(purpose, email))
@@ -315,11 +325,12 @@ pub async fn fail_attempt(
         .arg(keys::VERIFICATION_FAILURES_TTL)
         .invoke_async(&mut conn)
         .await?;
-    Ok(match status.as_str() {
-        "wrong" => AttemptOutcome::Wrong { attempts_left: n.max(0) as u32 },
-        "exhausted" => AttemptOutcome::Exhausted,
-        "expired" => AttemptOutcome::Expired,
-        _ => AttemptOutcome::Stale,
+    super::script_outcome("fail_attempt", reply, |status, n| match status {
+        "wrong" => Some(AttemptOutcome::Wrong { attempts_left: n.max(0) as u32 }),
+        "exhausted" => Some(AttemptOutcome::Exhausted),
+        "expired" => Some(AttemptOutcome::Expired),
+        "retry" => Some(AttemptOutcome::Stale),
+        _ => None,
     })
 }
 
@@ -333,40 +344,45 @@ pub enum CompleteOutcome {
     Stale,
 }
 
+/// What [`complete_registration`] needs: the code and candidate the caller
+/// read, and the new account's id and creation time.
+pub struct NewAccount<'a> {
+    pub email: &'a Email,
+    pub code: &'a str,
+    pub username: &'a Username,
+    pub user_id: Uuid,
+    /// RFC 3339.
+    pub now: &'a str,
+    pub max_attempts: u32,
+}
+
 /// Spends the registration code and creates `account:{user_id}` with both
 /// indexes, or nothing at all.
-pub async fn complete_registration(
-    conn: &ConnectionManager,
-    email: &Email,
-    code: &str,
-    username: &Username,
-    user_id: Uuid,
-    now: &str,
-    max_attempts: u32,
-) -> StoreResult<CompleteOutcome> {
+pub async fn complete_registration(conn: &ConnectionManager, new: NewAccount<'_>) -> StoreResult<CompleteOutcome> {
     let purpose = Purpose::FinishRegistration;
     let mut conn = conn.clone();
-    let (status, _): (String, i64) = COMPLETE_REGISTRATION
-        .key(keys::verification_guard(purpose, email))
-        .key(keys::verification(purpose, email, code))
-        .key(keys::registration(email, code))
-        .key(keys::user_candidate(email))
-        .key(keys::account_by_email(email))
-        .key(keys::account_by_username(username))
-        .key(keys::account(user_id))
-        .arg(code)
-        .arg(username.as_str())
-        .arg(user_id.to_string())
-        .arg(now)
-        .arg(max_attempts)
+    let reply: (String, i64) = COMPLETE_REGISTRATION
+        .key(keys::verification_guard(purpose, new.email))
+        .key(keys::verification(purpose, new.email, new.code))
+        .key(keys::registration(new.email, new.code))
+        .key(keys::user_candidate(new.email))
+        .key(keys::account_by_email(new.email))
+        .key(keys::account_by_username(new.username))
+        .key(keys::account(new.user_id))
+        .arg(new.code)
+        .arg(new.username.as_str())
+        .arg(new.user_id.to_string())
+        .arg(new.now)
+        .arg(new.max_attempts)
         .invoke_async(&mut conn)
         .await?;
-    Ok(match status.as_str() {
-        "created" => CompleteOutcome::Created,
-        "taken" => CompleteOutcome::Taken,
-        "exhausted" => CompleteOutcome::Exhausted,
-        "expired" => CompleteOutcome::Expired,
-        _ => CompleteOutcome::Stale,
+    super::script_outcome("complete_registration", reply, |status, _| match status {
+        "created" => Some(CompleteOutcome::Created),
+        "taken" => Some(CompleteOutcome::Taken),
+        "exhausted" => Some(CompleteOutcome::Exhausted),
+        "expired" => Some(CompleteOutcome::Expired),
+        "retry" => Some(CompleteOutcome::Stale),
+        _ => None,
     })
 }
 
@@ -380,35 +396,39 @@ pub enum ResetOutcome {
     Stale,
 }
 
+/// What [`reset_password`] needs: the code the caller read from the guard
+/// and the account's new hash.
+pub struct PasswordReset<'a> {
+    pub purpose: Purpose,
+    pub email: &'a Email,
+    pub code: &'a str,
+    pub user_id: Uuid,
+    pub password_hash: &'a str,
+    pub max_attempts: u32,
+}
+
 /// Spends a `forgot_password` or `change_password` code and sets the new
 /// password hash in one step (every session ends, the cache entry goes).
-pub async fn reset_password(
-    conn: &ConnectionManager,
-    purpose: Purpose,
-    email: &Email,
-    code: &str,
-    user_id: Uuid,
-    password_hash: &str,
-    max_attempts: u32,
-) -> StoreResult<ResetOutcome> {
+pub async fn reset_password(conn: &ConnectionManager, reset: PasswordReset<'_>) -> StoreResult<ResetOutcome> {
     let now = chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Micros, true);
     let mut conn = conn.clone();
-    let (status, _): (String, i64) = RESET_PASSWORD
-        .key(keys::verification_guard(purpose, email))
-        .key(keys::verification(purpose, email, code))
-        .key(keys::account(user_id))
-        .key(keys::user_cache(user_id))
-        .arg(code)
-        .arg(max_attempts)
-        .arg(password_hash)
+    let reply: (String, i64) = RESET_PASSWORD
+        .key(keys::verification_guard(reset.purpose, reset.email))
+        .key(keys::verification(reset.purpose, reset.email, reset.code))
+        .key(keys::account(reset.user_id))
+        .key(keys::user_cache(reset.user_id))
+        .arg(reset.code)
+        .arg(reset.max_attempts)
+        .arg(reset.password_hash)
         .arg(now)
         .invoke_async(&mut conn)
         .await?;
-    Ok(match status.as_str() {
-        "ok" => ResetOutcome::Done,
-        "exhausted" => ResetOutcome::Exhausted,
-        "expired" => ResetOutcome::Expired,
-        _ => ResetOutcome::Stale,
+    super::script_outcome("reset_password", reply, |status, _| match status {
+        "ok" => Some(ResetOutcome::Done),
+        "exhausted" => Some(ResetOutcome::Exhausted),
+        "expired" => Some(ResetOutcome::Expired),
+        "retry" => Some(ResetOutcome::Stale),
+        _ => None,
     })
 }
 

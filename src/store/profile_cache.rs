@@ -1,4 +1,4 @@
-//! The cache-aside view of an account, `user:{userId}` (seed 003 §1): reads
+//! The cache-aside view of an account, `user:{userId}` (README: "Redis schema"): reads
 //! try the cache, a miss builds the view from `account:{user_id}` and stores
 //! it for `REDIS_CACHE_TTL` seconds. Every account write deletes the entry in
 //! the same atomic step (see [`super::accounts::write`]). The view never holds
@@ -7,7 +7,7 @@
 
 use super::accounts::{self, Account};
 use super::{StoreError, StoreResult};
-use crate::domain::mask_account_number;
+use crate::domain::Preferences;
 use crate::keys;
 use redis::aio::ConnectionManager;
 use redis::{AsyncCommands, Script};
@@ -19,7 +19,7 @@ use uuid::Uuid;
 
 static FILL: LazyLock<Script> = LazyLock::new(|| Script::new(include_str!("lua/fill_cache.lua")));
 
-/// The seed's JSON shape plus `username`, `phone`, `role` and `preferences`.
+/// The documented JSON shape (README: "Redis schema") plus `username`, `phone`, `role` and `preferences`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct CachedUser {
@@ -46,25 +46,28 @@ pub struct BankingDetails {
 
 impl CachedUser {
     pub fn from_account(account: &Account) -> Self {
-        let banking_details = match (&account.banking_agency, &account.banking_account) {
-            (Some(agency), Some(number)) => {
-                Some(BankingDetails { agency: agency.clone(), account_number: mask_account_number(number) })
-            }
-            _ => None,
-        };
+        let banking_details = account
+            .banking
+            .as_ref()
+            .map(|b| BankingDetails { agency: b.agency.to_string(), account_number: b.account.masked() });
         Self {
             id: account.id.to_string(),
-            name: account.name.clone(),
+            name: account.name.to_string(),
             email: account.email.to_string(),
-            address: account.address.clone(),
+            address: account.address.as_ref().map(ToString::to_string),
             banking_details,
             profile_picture_url: account.profile_picture_url.clone(),
             cached_at: chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
             username: account.username.to_string(),
-            phone: account.phone.clone(),
+            phone: account.phone.as_ref().map(ToString::to_string),
             role: account.role.to_string(),
-            preferences: account.preferences.as_deref().and_then(|p| serde_json::from_str(p).ok()),
+            preferences: Some(account.preferences.as_value()).filter(|_| !account.preferences.is_empty()),
         }
+    }
+
+    /// The preferences with their defaults filled in.
+    pub fn preferences(&self) -> Preferences {
+        self.preferences.as_ref().map(|p| Preferences::from_stored(&p.to_string())).unwrap_or_default()
     }
 }
 

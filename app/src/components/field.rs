@@ -3,14 +3,13 @@
 //! edited; with JavaScript, leaving the field checks it at once.
 
 use super::form::ActionValue;
-use crate::error::AppError;
 use leptos::prelude::*;
 
 /// Removes one field's server message (the person is fixing it).
 pub fn clear_field_error<T: Send + Sync + 'static>(value: ActionValue<T>, field: &str) {
     value.update(|v| {
-        if let Some(Err(AppError::InvalidInput { fields, .. })) = v {
-            fields.retain(|f| f.field != field);
+        if let Some(Err(e)) = v {
+            e.fields.retain(|f| f.field != field);
         }
     });
 }

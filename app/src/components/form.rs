@@ -1,6 +1,6 @@
 //! Small pieces shared by the forms.
 
-use crate::error::AppError;
+use crate::error::{AppError, code};
 use leptos::prelude::*;
 
 /// The result signal of a server action.
@@ -16,7 +16,7 @@ pub fn form_error<T: Send + Sync + 'static>(value: ActionValue<T>) -> Signal<Opt
     Signal::derive(move || {
         value.with(|v| match v {
             Some(Err(e)) if e.is_form_level() => Some(e.to_string()),
-            Some(Err(e @ AppError::InvalidInput { .. })) => Some(e.to_string()),
+            Some(Err(e)) if e.is(code::INVALID_INPUT) => Some(e.to_string()),
             _ => None,
         })
     })

@@ -1,7 +1,7 @@
 use crate::components::checks;
 use crate::components::field::TextField;
 use crate::components::form::{FormAlert, Notice, form_error};
-use crate::error::AppError;
+use crate::error::code;
 use crate::server_fns::{ProfileView, UpdateProfile, profile};
 use keyhold::domain::Language;
 use leptos::prelude::*;
@@ -31,7 +31,7 @@ pub fn ProfilePage() -> impl IntoView {
         <Suspense fallback=|| view! { <p class="container">"Loading…"</p> }>
             {move || Suspend::new(async move {
                 match data.await {
-                    Err(AppError::NotLoggedIn) => view! { <Redirect path="/login?next=%2Fprofile" /> }.into_any(),
+                    Err(e) if e.is(code::NOT_LOGGED_IN) => view! { <Redirect path="/login?next=%2Fprofile" /> }.into_any(),
                     Err(e) => view! { <p class="alert alert-error">{e.to_string()}</p> }.into_any(),
                     Ok(p) => view! { <ProfileCard profile=p action=action notice=notice /> }.into_any(),
                 }

@@ -1,7 +1,7 @@
 use crate::components::checks;
 use crate::components::field::{TextField, clear_field_error, field_message};
 use crate::components::form::{FormAlert, echoed, form_error};
-use crate::error::AppError;
+use crate::error::code;
 use crate::server_fns::{Register, check_username};
 use keyhold::domain::Username;
 use leptos::prelude::*;
@@ -28,9 +28,9 @@ pub fn RegisterPage() -> impl IntoView {
 
     // After a round trip without JavaScript, the check button's answer.
     let initial = value.with_untracked(|v| match v {
-        Some(Err(AppError::UsernameStatus { available, values })) => {
-            let name = values.iter().find(|(k, _)| k == "username").map(|(_, v)| v.clone()).unwrap_or_default();
-            if *available { Availability::Available(name) } else { Availability::Taken(name) }
+        Some(Err(e)) if e.is(code::USERNAME_STATUS) => {
+            let name = e.value("username").unwrap_or_default();
+            if e.available == Some(true) { Availability::Available(name) } else { Availability::Taken(name) }
         }
         _ => Availability::Unknown,
     });

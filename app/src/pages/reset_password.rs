@@ -1,7 +1,7 @@
 use crate::components::checks;
 use crate::components::field::TextField;
 use crate::components::form::{FormAlert, Notice, form_error};
-use crate::error::AppError;
+use crate::error::code;
 use crate::server_fns::{ForgotPassword, ResetPassword};
 use leptos::prelude::*;
 use leptos_meta::Title;
@@ -19,7 +19,7 @@ pub fn ResetPasswordPage() -> impl IntoView {
             "If an account uses this address, a 6-digit code is on its way. It expires in 10 minutes.".to_owned()
         })
     });
-    let start_again = Signal::derive(move || matches!(value.get(), Some(Err(AppError::CodeExpired))));
+    let start_again = Signal::derive(move || matches!(value.get(), Some(Err(e)) if e.is(code::CODE_EXPIRED)));
     view! {
         <Title text="Set a new password" />
         <section class="card narrow">

@@ -1,7 +1,7 @@
 use crate::components::checks;
 use crate::components::field::field_message;
 use crate::components::form::{FormAlert, Notice, form_error};
-use crate::error::AppError;
+use crate::error::{AppError, code};
 use crate::server_fns::VerifyStatus;
 use crate::server_fns::{ResendCode, VerifyCode, verification_status};
 use leptos::prelude::*;
@@ -29,8 +29,8 @@ pub fn VerifyPage() -> impl IntoView {
         resent.then(|| "We sent you a new code. Earlier codes no longer work.".to_owned())
     });
     let start_again = Signal::derive(move || {
-        matches!(verify.value().get(), Some(Err(AppError::CodeExpired)))
-            || matches!(resend.value().get(), Some(Err(AppError::CodeExpired)))
+        let expired = |v: Option<Result<(), AppError>>| matches!(v, Some(Err(e)) if e.is(code::CODE_EXPIRED));
+        expired(verify.value().get()) || expired(resend.value().get())
     });
 
     view! {

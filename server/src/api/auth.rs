@@ -1,5 +1,5 @@
-//! The JWT API: tokens for programmatic clients (seed 003), the profile
-//! they can read, and the password purposes of seed 004.
+//! The JWT API (README: "JSON API"): tokens for programmatic clients, the
+//! profile they can read, and the password purposes.
 
 use super::ApiError;
 use axum::Json;
@@ -57,10 +57,10 @@ pub struct Done {
 
 type Body<T> = Result<Json<T>, JsonRejection>;
 
-async fn answer<T>(state: &AppState, ctx: &RequestContext, result: Result<T, FlowError>) -> Result<Json<T>, ApiError> {
+fn answer<T>(state: &AppState, ctx: &RequestContext, result: Result<T, FlowError>) -> Result<Json<T>, ApiError> {
     match result {
         Ok(value) => Ok(Json(value)),
-        Err(e) => Err(ApiError::from_flow(&state.core, ctx, e).await),
+        Err(e) => Err(ApiError::from_flow(&state.core, ctx, e)),
     }
 }
 
@@ -75,7 +75,7 @@ pub async fn token(
     let identifier = body.identifier.or(body.email).or(body.username).unwrap_or_default();
     let password = body.password.unwrap_or_default();
     let result = tokens::issue(&state.core, &identifier, &password, ctx.client_ip).await.map(TokenResponse::from);
-    answer(&state, &ctx, result).await
+    answer(&state, &ctx, result)
 }
 
 #[derive(Deserialize)]
@@ -92,7 +92,7 @@ pub async fn refresh(
     let Json(body) = body?;
     let token = body.refresh_token.unwrap_or_default();
     let result = tokens::refresh(&state.core, &token).await.map(TokenResponse::from);
-    answer(&state, &ctx, result).await
+    answer(&state, &ctx, result)
 }
 
 /// `POST /api/auth/logout`: revokes the bearer access token and the refresh
@@ -107,7 +107,7 @@ pub async fn logout(
     let result = tokens::logout(&state.core, bearer(&headers), refresh.as_deref())
         .await
         .map(|()| Done { success: true, message: "Logged out" });
-    answer(&state, &ctx, result).await
+    answer(&state, &ctx, result)
 }
 
 /// `GET /api/me`: the profile, from the `user:{userId}` cache.
@@ -116,11 +116,11 @@ pub async fn me(
     Extension(ctx): Extension<RequestContext>,
     headers: HeaderMap,
 ) -> Result<Json<CachedUser>, ApiError> {
-    let result = match tokens::authenticate(&state.core, bearer(&headers)).await {
+    let result = match tokens::verify_access(&state.core, bearer(&headers)).await {
         Ok(id) => profile::view(&state.core, id).await,
         Err(e) => Err(e),
     };
-    answer(&state, &ctx, result).await
+    answer(&state, &ctx, result)
 }
 
 #[derive(Deserialize)]
@@ -147,7 +147,7 @@ pub async fn reset_password(
     )
     .await
     .map(|_| Done { success: true, message: "Password updated successfully" });
-    answer(&state, &ctx, result).await
+    answer(&state, &ctx, result)
 }
 
 #[derive(Deserialize)]
@@ -166,16 +166,16 @@ pub async fn change_password(
 ) -> Result<Json<Done>, ApiError> {
     let Json(body) = body?;
     let new_password = body.new_password.unwrap_or_default();
-    let result = match tokens::authenticate(&state.core, bearer(&headers)).await {
+    let result = match tokens::verify_access(&state.core, bearer(&headers)).await {
         Ok(id) => password::change(&state.core, id, &body.code.unwrap_or_default(), &new_password, &new_password)
             .await
             .map(|_| Done { success: true, message: "Password updated successfully" }),
         Err(e) => Err(e),
     };
-    answer(&state, &ctx, result).await
+    answer(&state, &ctx, result)
 }
 
 /// For `send-code` with purpose `change_password`: the bearer's account.
 pub async fn bearer_account(state: &AppState, headers: &HeaderMap) -> Result<Uuid, FlowError> {
-    tokens::authenticate(&state.core, bearer(headers)).await
+    tokens::verify_access(&state.core, bearer(headers)).await
 }

@@ -1,34 +1,47 @@
-//! JSON errors: `{"success": false, "code": "…", "message": "…", …details}`
-//! with the status, `Retry-After` and the stable `code` of [`AppError`].
+//! JSON errors: `{"success": false, "code": "…", "message": "…", …details}`,
+//! the status and `Retry-After`, all decided by the app's one mapping
+//! (`keyhold_app::ssr::failure::classify`). Field messages are an object
+//! keyed by field name.
 
 use axum::Json;
 use axum::extract::rejection::{JsonRejection, QueryRejection};
-use axum::http::{HeaderName, HeaderValue, header};
+use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use keyhold::flows::{Core, FlowError};
+use keyhold::flows::{Core, FieldErrors, FlowError};
+use keyhold::store::error_log::NewError;
 use keyhold_app::error::AppError;
-use keyhold_app::ssr::{RECORDED_HEADER, RequestContext, report, retry_after_of, status_of};
+use keyhold_app::ssr::RequestContext;
+use keyhold_app::ssr::failure::{self, Classified};
+use serde::Serialize;
+use std::collections::BTreeMap;
 
-pub struct ApiError {
-    error: AppError,
-    recorded: bool,
+/// Boxed: handlers return it by value on their cold path.
+pub struct ApiError(Box<Answer>);
+
+struct Answer {
+    classified: Classified,
+    record: Option<NewError>,
 }
 
+/// What the error log should keep about a failure already answered; the
+/// server's recorder takes it from the response's extensions.
+#[derive(Clone, Debug)]
+pub struct Reported(pub NewError);
+
 impl ApiError {
-    /// Logs and records a flow error the way server functions do.
-    pub async fn from_flow(core: &Core, ctx: &RequestContext, err: FlowError) -> Self {
-        let (error, recorded) = report(core, ctx, err, None).await;
-        Self { error, recorded }
+    /// Logs and classifies a failure the way server functions do.
+    pub fn from_flow(core: &Core, ctx: &RequestContext, err: FlowError) -> Self {
+        let (classified, record) = failure::report(err, ctx, &core.health);
+        Self(Box::new(Answer { classified, record }))
+    }
+
+    /// A failure found before any flow ran (a malformed body): never recorded.
+    pub fn plain(err: FlowError) -> Self {
+        Self(Box::new(Answer { classified: failure::classify(&err, ""), record: None }))
     }
 
     pub fn invalid_body(detail: String) -> Self {
-        Self {
-            error: AppError::InvalidInput {
-                fields: vec![keyhold_app::error::FieldError { field: "body".to_owned(), message: detail }],
-                values: Vec::new(),
-            },
-            recorded: false,
-        }
+        Self::plain(FlowError::Invalid(FieldErrors::single("body", detail)))
     }
 }
 
@@ -44,30 +57,45 @@ impl From<QueryRejection> for ApiError {
     }
 }
 
+#[derive(Serialize)]
+struct Body<'a> {
+    success: bool,
+    code: &'a str,
+    message: &'a str,
+    #[serde(skip_serializing_if = "BTreeMap::is_empty")]
+    fields: BTreeMap<&'a str, &'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    retry_after: Option<u64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    attempts_left: Option<u32>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    request_id: Option<&'a str>,
+}
+
+/// The JSON answer for an error, as every API route and middleware gives it.
+pub fn json_error(status: StatusCode, error: &AppError) -> Response {
+    let body = Body {
+        success: false,
+        code: &error.code,
+        message: &error.message,
+        fields: error.fields.iter().map(|f| (f.field.as_str(), f.message.as_str())).collect(),
+        retry_after: error.retry_after,
+        attempts_left: error.attempts_left,
+        request_id: error.request_id.as_deref(),
+    };
+    let mut res = (status, Json(body)).into_response();
+    if let Some(secs) = error.retry_after {
+        res.headers_mut().insert(header::RETRY_AFTER, HeaderValue::from(secs));
+    }
+    res
+}
+
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
-        let status = status_of(&self.error);
-        let mut body = match serde_json::to_value(&self.error) {
-            Ok(serde_json::Value::Object(map)) => map,
-            _ => serde_json::Map::new(),
-        };
-        body.remove("values");
-        if let Some(serde_json::Value::Array(fields)) = body.remove("fields") {
-            // {"fields": {"email": "Enter a valid email address…"}}
-            let by_name: serde_json::Map<String, serde_json::Value> = fields
-                .into_iter()
-                .filter_map(|f| Some((f.get("field")?.as_str()?.to_owned(), f.get("message")?.clone())))
-                .collect();
-            body.insert("fields".to_owned(), by_name.into());
-        }
-        body.insert("success".to_owned(), false.into());
-        body.insert("message".to_owned(), self.error.to_string().into());
-        let mut res = (status, Json(serde_json::Value::Object(body))).into_response();
-        if let Some(secs) = retry_after_of(&self.error) {
-            res.headers_mut().insert(header::RETRY_AFTER, HeaderValue::from(secs));
-        }
-        if self.recorded {
-            res.headers_mut().insert(HeaderName::from_static(RECORDED_HEADER), HeaderValue::from_static("1"));
+        let Answer { classified, record } = *self.0;
+        let mut res = json_error(classified.status, &classified.error);
+        if let Some(record) = record {
+            res.extensions_mut().insert(Reported(record));
         }
         res
     }

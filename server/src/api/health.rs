@@ -20,7 +20,7 @@ pub async fn readyz(State(state): State<AppState>) -> Response {
     } else {
         let mut res =
             (StatusCode::SERVICE_UNAVAILABLE, Json(json!({"status": "unavailable", "redis": "down"}))).into_response();
-        res.headers_mut().insert(header::RETRY_AFTER, crate::middleware::readiness::RETRY_AFTER_SECS.into());
+        res.headers_mut().insert(header::RETRY_AFTER, keyhold_app::ssr::failure::UNAVAILABLE_RETRY_AFTER.into());
         res
     }
 }

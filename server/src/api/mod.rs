@@ -6,7 +6,7 @@ mod health;
 mod registration;
 mod username;
 
-pub use error::ApiError;
+pub use error::{ApiError, Reported, json_error};
 
 use axum::Router;
 use axum::routing::{get, post};

@@ -1,4 +1,4 @@
-//! The registration endpoints of seed 004, with its exact request and
+//! The registration endpoints (README: "JSON API"), with their exact request and
 //! response bodies.
 
 use super::ApiError;
@@ -107,7 +107,7 @@ async fn send_code(
             message: "Verification code sent successfully",
             expires_in_minutes,
         })),
-        Err(e) => Err(ApiError::from_flow(core, &ctx, e).await),
+        Err(e) => Err(ApiError::from_flow(core, &ctx, e)),
     }
 }
 
@@ -155,6 +155,6 @@ pub async fn complete(
     let code = body.code.unwrap_or_default();
     match registration::complete(core, &email, Proof::Code(&code)).await {
         Ok(_) => Ok(Json(CompleteResponse { success: true, message: "Registration completed successfully" })),
-        Err(e) => Err(ApiError::from_flow(core, &ctx, e).await),
+        Err(e) => Err(ApiError::from_flow(core, &ctx, e)),
     }
 }

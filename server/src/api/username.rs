@@ -20,6 +20,6 @@ pub async fn status(
     let Query(query) = query?;
     match username::is_available(&state.core, &query.username, ctx.client_ip).await {
         Ok(available) => Ok(Json(serde_json::json!({ "available": available }))),
-        Err(e) => Err(ApiError::from_flow(&state.core, &ctx, e).await),
+        Err(e) => Err(ApiError::from_flow(&state.core, &ctx, e)),
     }
 }

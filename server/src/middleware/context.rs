@@ -34,6 +34,7 @@ pub async fn request_context(mut req: Request, next: Next) -> Response {
         client_ip,
         method: req.method().to_string(),
         path: req.uri().path().to_owned(),
+        report: Default::default(),
     };
     let span = tracing::info_span!("request", id = %id, method = %ctx.method, path = %ctx.path);
     req.extensions_mut().insert(ctx);

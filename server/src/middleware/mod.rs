@@ -1,10 +1,18 @@
-//! Request middleware, outermost first: request context → Redis readiness →
-//! error recording (and panic recovery) → cross-origin check.
+//! Request middleware, outermost first (as layered in `startup::router`):
+//!
+//! 1. a last-resort panic catcher (a plain 500 page);
+//! 2. [`context`]: the request id and the [`RequestContext`](keyhold_app::ssr::RequestContext);
+//! 3. [`recorder`]: writes reported failures, 5xx answers and panics to the error log;
+//! 4. the panic catcher whose 500 the recorder turns into a page with the request id;
+//! 5. [`readiness`]: 503 at once while Redis is down;
+//! 6. [`origin`]: refuses cross-site posts;
+//! 7. sessions and axum-login;
+//! 8. [`recorder::note_user`]: remembers the signed-in user for the records.
 
 pub mod context;
-pub mod errors;
 pub mod origin;
 pub mod readiness;
+pub mod recorder;
 
 use axum::http::{HeaderMap, Uri, header};
 

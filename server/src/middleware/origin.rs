@@ -4,12 +4,15 @@
 //! protection of their own; SameSite=Lax cookies are the second line.
 
 use super::wants_json;
+use crate::api::json_error;
 use crate::pages;
 use axum::extract::{Request, State};
-use axum::http::{Method, StatusCode, header};
+use axum::http::{Method, header};
 use axum::middleware::Next;
-use axum::response::{IntoResponse, Response};
+use axum::response::Response;
+use keyhold::flows::FlowError;
 use keyhold_app::ssr::AppState;
+use keyhold_app::ssr::failure::classify;
 use url::Url;
 
 fn guarded(method: &Method, path: &str) -> bool {
@@ -47,15 +50,8 @@ pub async fn require_same_origin(State(state): State<AppState>, req: Request, ne
     }
     tracing::warn!(origin = ?claimed, path = %req.uri().path(), "cross-origin post refused");
     if wants_json(req.uri(), req.headers()) {
-        (
-            StatusCode::FORBIDDEN,
-            axum::Json(serde_json::json!({
-                "success": false,
-                "code": "cross_origin",
-                "message": "Cross-origin requests are refused.",
-            })),
-        )
-            .into_response()
+        let c = classify(&FlowError::CrossOrigin, "");
+        json_error(c.status, &c.error)
     } else {
         pages::forbidden_origin()
     }

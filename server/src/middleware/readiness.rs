@@ -4,15 +4,17 @@
 //! failing first) is checked against a fresh PING and turned into a 503.
 
 use super::wants_json;
+use crate::api::json_error;
 use crate::pages;
 use axum::extract::{Request, State};
 use axum::http::StatusCode;
 use axum::middleware::Next;
-use axum::response::{IntoResponse, Response};
+use axum::response::Response;
 use keyhold::connections;
+use keyhold::flows::FlowError;
+use keyhold::store::StoreError;
+use keyhold_app::ssr::failure::{UNAVAILABLE_RETRY_AFTER, classify};
 use keyhold_app::ssr::{AppState, RequestContext};
-
-pub const RETRY_AFTER_SECS: u64 = 5;
 
 /// Paths that never need Redis.
 fn exempt(path: &str) -> bool {
@@ -39,19 +41,9 @@ pub async fn require_redis(State(state): State<AppState>, req: Request, next: Ne
 
 pub fn unavailable(json: bool, request_id: &str) -> Response {
     if json {
-        let mut res = (
-            StatusCode::SERVICE_UNAVAILABLE,
-            axum::Json(serde_json::json!({
-                "success": false,
-                "code": "service_unavailable",
-                "message": "Keyhold is temporarily unavailable. Please try again in a moment.",
-                "retry_after": RETRY_AFTER_SECS,
-            })),
-        )
-            .into_response();
-        res.headers_mut().insert(axum::http::header::RETRY_AFTER, RETRY_AFTER_SECS.into());
-        res
+        let c = classify(&FlowError::Unavailable(StoreError::Unhealthy), request_id);
+        json_error(c.status, &c.error)
     } else {
-        pages::unavailable(request_id, RETRY_AFTER_SECS)
+        pages::unavailable(request_id, UNAVAILABLE_RETRY_AFTER)
     }
 }

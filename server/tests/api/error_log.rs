@@ -1,11 +1,11 @@
-//! The error log of seed 003 §3: keys, values, TTLs, one atomic round trip,
+//! The error log (README: "Redis schema"): keys, values, TTLs, one atomic round trip,
 //! and what the middleware records.
 
 use crate::helpers::{TestApp, spawn_app, spawn_app_full, spawn_app_with};
 use axum::Router;
 use axum::routing::get;
 use chrono::TimeZone;
-use keyhold::store::errors::{ErrorKind, ErrorMetadata, NewError};
+use keyhold::store::error_log::{ErrorKind, ErrorMetadata, NewError};
 use std::time::Duration;
 
 async fn command_calls(app: &TestApp, command: &str) -> u64 {

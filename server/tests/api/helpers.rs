@@ -306,7 +306,7 @@ fn decode_quoted_printable(raw: &str) -> String {
     String::from_utf8_lossy(&out).into_owned()
 }
 
-/// A registration body for the seed-004 API.
+/// A registration body for the registration API.
 pub fn registration_body(email: &str, username: Option<&str>) -> serde_json::Value {
     let mut data = serde_json::json!({
         "name": "Test User",

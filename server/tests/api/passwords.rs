@@ -96,7 +96,14 @@ async fn reset_codes_have_attempts_and_expire() {
         let res = reset(&app, &wrong(&code), NEW_PASSWORD).await;
         assert_eq!(res.status(), 400);
         let body: Value = res.json().await.unwrap();
-        assert_eq!(body, json!({"code": "invalid_code", "attempts_left": left}));
+        assert_eq!(
+            body,
+            json!({
+                "code": "invalid_code",
+                "attempts_left": left,
+                "message": format!("That code is not right. {left} attempt(s) left."),
+            })
+        );
     }
     let res = reset(&app, &wrong(&code), NEW_PASSWORD).await;
     assert_eq!(res.json::<Value>().await.unwrap()["code"], "code_exhausted");

@@ -1,4 +1,4 @@
-//! The profile and the `user:{userId}` cache (seed 003 §1).
+//! The profile and the `user:{userId}` cache (README: "Redis schema").
 
 use crate::helpers::{TestApp, create_account, spawn_app, spawn_app_with};
 use serde_json::Value;

@@ -1,5 +1,5 @@
-//! Registration by verification code: the seed-004 API, the Redis keys of
-//! DESIGN §2, attempts, cooldowns, expiry, delivery and concurrency.
+//! Registration by verification code: the registration API (README: "JSON API"),
+//! its Redis keys, attempts, cooldowns, expiry, delivery and concurrency.
 
 use crate::helpers::{TestApp, create_account, registration_body, spawn_app, spawn_app_with};
 use axum::Router;

@@ -1,9 +1,9 @@
-//! The JWT API and its revocation list (seed 003 §2).
+//! The JWT API and its revocation list (README: "JSON API").
 
 use crate::helpers::{TestApp, create_account, spawn_app, spawn_app_with};
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD as B64;
-use keyhold::tokens::TokenType;
+use keyhold::jwt::TokenType;
 use serde_json::{Value, json};
 
 const EMAIL: &str = "ann@example.com";

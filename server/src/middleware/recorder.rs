@@ -1,17 +1,21 @@
-//! Records every 5xx in the error log (seed 003 §3) with the request's
-//! correlation id, method, path, client IP and user, and turns a panic into
-//! a 500 page that shows the request id. Recording never delays or changes
-//! the response: it runs in the background and failures are only logged.
+//! The error recorder's side of the one error path: writes what handlers
+//! reported (from the response's extensions, or the request's slot for
+//! server functions) and every other 5xx and panic, with the request's
+//! correlation id, method, path, client IP and user. A panic becomes a 500
+//! page or JSON answer that shows the request id.
 
 use super::wants_json;
+use crate::api::{Reported, json_error};
 use crate::pages;
 use axum::extract::{Request, State};
 use axum::http::StatusCode;
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
-use keyhold::store::errors::{ErrorKind, ErrorMetadata, NewError};
+use keyhold::flows::FlowError;
+use keyhold::store::error_log::{ErrorKind, ErrorMetadata, NewError};
 use keyhold_app::auth::AuthSession;
-use keyhold_app::ssr::{AppState, RECORDED_HEADER, RequestContext, chain};
+use keyhold_app::ssr::failure::classify;
+use keyhold_app::ssr::{AppState, RequestContext, chain};
 use std::any::Any;
 
 /// Left on the response by [`panic_response`].
@@ -33,15 +37,18 @@ pub fn panic_response(payload: Box<dyn Any + Send + 'static>) -> Response {
 /// Header leptos' server functions put on their error responses.
 const SERVER_FN_ERROR: &str = "serverfnerror";
 
-pub async fn record_server_errors(State(state): State<AppState>, req: Request, next: Next) -> Response {
+pub async fn record_errors(State(state): State<AppState>, req: Request, next: Next) -> Response {
     let ctx = req.extensions().get::<RequestContext>().cloned().unwrap_or_default();
-    let user_id = req.extensions().get::<AuthSession>().and_then(|s| s.user.as_ref()).map(|u| u.id.to_string());
     let json = wants_json(req.uri(), req.headers());
 
     let mut res = next.run(req).await;
-    let already_recorded = res.headers_mut().remove(RECORDED_HEADER).is_some();
+    let reported = res.extensions_mut().remove::<Reported>().map(|Reported(r)| r).or_else(|| ctx.report.take());
+    if let Some(record) = reported {
+        write(&state, record).await;
+        return res;
+    }
     let status = res.status();
-    if !status.is_server_error() || already_recorded || status == StatusCode::SERVICE_UNAVAILABLE {
+    if !status.is_server_error() || status == StatusCode::SERVICE_UNAVAILABLE {
         return res;
     }
     let panicked = res.extensions().get::<Panicked>().cloned();
@@ -59,35 +66,39 @@ pub async fn record_server_errors(State(state): State<AppState>, req: Request, n
     };
     tracing::error!(request_id = %ctx.correlation_id, %status, %message, "server error");
     let mut record = NewError::new(ErrorKind::Internal, message);
-    record.user_id = user_id;
+    record.user_id = ctx.report.user();
     record.correlation_id = Some(ctx.correlation_id.clone());
     record.metadata = ErrorMetadata {
         endpoint: Some(ctx.path.clone()),
         method: Some(ctx.method.clone()),
         ip_address: Some(ctx.client_ip.to_string()),
     };
-    let recorder = state.core.errors.clone();
-    tokio::spawn(async move {
-        if let Err(e) = recorder.record(record).await {
-            tracing::warn!(error = %chain(&e), "could not record an error");
-        }
-    });
+    write(&state, record).await;
 
-    if panicked.is_some() {
-        return if json {
-            (
-                StatusCode::INTERNAL_SERVER_ERROR,
-                axum::Json(serde_json::json!({
-                    "success": false,
-                    "code": "internal_error",
-                    "message": "Something went wrong on our side.",
-                    "request_id": ctx.correlation_id,
-                })),
-            )
-                .into_response()
-        } else {
-            pages::internal_error(&ctx.correlation_id)
-        };
+    if panicked.is_none() {
+        return res;
     }
-    res
+    if json {
+        let c = classify(&FlowError::unexpected("handling a request", "panic"), &ctx.correlation_id);
+        json_error(c.status, &c.error)
+    } else {
+        pages::internal_error(&ctx.correlation_id)
+    }
+}
+
+async fn write(state: &AppState, record: NewError) {
+    if let Err(e) = state.core.errors.record(record).await {
+        tracing::warn!(error = %chain(&e), "could not record an error");
+    }
+}
+
+/// Notes the signed-in user in the request's context once the session is
+/// read, so records of failures further in name them.
+pub async fn note_user(req: Request, next: Next) -> Response {
+    if let (Some(ctx), Some(user)) =
+        (req.extensions().get::<RequestContext>(), req.extensions().get::<AuthSession>().and_then(|s| s.user.as_ref()))
+    {
+        ctx.report.set_user(user.id.to_string());
+    }
+    next.run(req).await
 }

@@ -1,4 +1,4 @@
-//! The JWT revocation list, `token:blacklist:{tokenId}` (seed 003 §2): JSON
+//! The JWT revocation list, `token:blacklist:{tokenId}` (README: "Redis schema"): JSON
 //! `tokenId userId revokedAt expiresAt`, kept for the token's remaining
 //! lifetime. A revoked family is listed under its family id.
 

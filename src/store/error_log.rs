@@ -1,4 +1,4 @@
-//! The error recorder (seed 003 §3): one JSON record per error, a per-day
+//! The error log (README: "Redis schema"): one JSON record per error, a per-day
 //! index per service and a per-day counter per service and type, written in
 //! one atomic round trip.
 
@@ -51,7 +51,7 @@ pub struct ErrorMetadata {
     pub ip_address: Option<String>,
 }
 
-/// One stored error, in the seed's JSON shape.
+/// One stored error, in the documented JSON shape.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct ErrorRecord {

@@ -1,0 +1,161 @@
+//! Server functions, one module per area. Each is thin: parse the request,
+//! call a flow, then redirect or fail through [`ssr::finish`]. Every one has
+//! a fixed URL under `/fn/`.
+
+mod password;
+mod profile;
+mod registration;
+mod session;
+
+pub use password::*;
+pub use profile::*;
+pub use registration::*;
+pub use session::*;
+
+#[cfg(feature = "ssr")]
+pub(crate) mod ssr {
+    //! What the server functions share on the server.
+
+    use crate::auth::{AuthSession, User};
+    use crate::error::{AppError, code};
+    use crate::ssr::fail;
+    use keyhold::flows::{Core, FlowError};
+    use keyhold::store::accounts;
+    use uuid::Uuid;
+
+    pub async fn auth_session() -> Result<AuthSession, AppError> {
+        match leptos_axum::extract::<AuthSession>().await {
+            Ok(session) => Ok(session),
+            Err(_) => Err(fail(FlowError::unexpected("reading the session", "no auth session on the request")).await),
+        }
+    }
+
+    /// The signed-in user, or `not_logged_in`.
+    pub async fn signed_in_user() -> Result<User, AppError> {
+        match auth_session().await?.user {
+            Some(user) => Ok(user),
+            None => Err(fail(FlowError::NotSignedIn).await),
+        }
+    }
+
+    /// Logs the account in on this session, with a fresh session id.
+    pub async fn log_in(core: &Core, user_id: Uuid) -> Result<(), AppError> {
+        let account = match accounts::get(&core.redis, user_id).await {
+            Ok(Some(account)) => account,
+            Ok(None) => return Err(fail(FlowError::AccountGone).await),
+            Err(e) => return Err(fail(e.into()).await),
+        };
+        let mut session = auth_session().await?;
+        // axum-login cycles the id only for anonymous sessions; always do it.
+        if let Err(e) = session.session.cycle_id().await {
+            tracing::warn!(error = %e, "could not cycle the session id");
+        }
+        let user = User::from_account(core, account);
+        match session.login(&user).await {
+            Ok(()) => Ok(()),
+            Err(e) => Err(fail(FlowError::unexpected("storing the login in the session", e.to_string())).await),
+        }
+    }
+
+    /// The end of a form's server function: redirect to `to` on success;
+    /// on failure answer the error, with the form's values echoed back.
+    pub async fn finish<T>(
+        result: Result<T, FlowError>,
+        to: impl FnOnce(&T) -> String,
+        echo: Echo,
+    ) -> Result<(), AppError> {
+        match result {
+            Ok(value) => {
+                leptos_axum::redirect(&to(&value));
+                Ok(())
+            }
+            Err(e) => Err(echo.onto(fail(e).await)),
+        }
+    }
+
+    /// The non-secret values a form sent, to show it again as it was typed
+    /// after a round trip without JavaScript. Passwords and codes never go in.
+    #[derive(Debug, Default, Clone)]
+    pub struct Echo(Vec<(String, String)>);
+
+    impl Echo {
+        pub fn with(mut self, field: &str, value: impl AsRef<str>) -> Self {
+            self.0.push((field.to_owned(), value.as_ref().to_owned()));
+            self
+        }
+
+        pub fn with_optional(self, field: &str, value: &Option<String>) -> Self {
+            self.with(field, value.as_deref().unwrap_or_default())
+        }
+
+        /// Field errors carry the values back; other errors need no form.
+        pub fn onto(self, mut err: AppError) -> AppError {
+            if err.is(code::INVALID_INPUT) || err.is(code::USERNAME_STATUS) {
+                err.values = self.0;
+            }
+            err
+        }
+
+        pub fn into_values(self) -> Vec<(String, String)> {
+            self.0
+        }
+    }
+
+    /// `path?name=value&…`, with the values encoded for a URL.
+    pub fn path_with_query(path: &str, pairs: &[(&str, &str)]) -> String {
+        let query = url::form_urlencoded::Serializer::new(String::new()).extend_pairs(pairs).finish();
+        if query.is_empty() { path.to_owned() } else { format!("{path}?{query}") }
+    }
+
+    /// Only same-site paths may be a redirect target after login.
+    pub fn safe_next(next: Option<&str>) -> String {
+        // Browsers drop tabs and newlines from URLs and read `\` as `/`, so
+        // `/\t/evil.example` would become `//evil.example`: accept only plain
+        // path characters.
+        let plain = |p: &str| p.chars().all(|c| c.is_ascii_graphic() && c != '\\');
+        match next.map(str::trim) {
+            Some(p) if p.starts_with('/') && !p.starts_with("//") && plain(p) && !p.contains("://") => p.to_owned(),
+            _ => "/profile".to_owned(),
+        }
+    }
+
+    #[cfg(test)]
+    mod tests {
+        use super::*;
+
+        #[test]
+        fn only_plain_local_paths_are_redirect_targets() {
+            assert_eq!(safe_next(Some("/profile?tab=1")), "/profile?tab=1");
+            for bad in [
+                "https://evil.example",
+                "//evil.example",
+                "/\\evil.example",
+                "/\t/evil.example",
+                "/a\nb",
+                "/\u{7f}x",
+                "profile",
+                "",
+            ] {
+                assert_eq!(safe_next(Some(bad)), "/profile", "{bad:?}");
+            }
+            assert_eq!(safe_next(None), "/profile");
+        }
+
+        #[test]
+        fn query_values_are_encoded() {
+            assert_eq!(
+                path_with_query("/verify", &[("email", "a+b@x.io"), ("sent", "1")]),
+                "/verify?email=a%2Bb%40x.io&sent=1"
+            );
+            assert_eq!(path_with_query("/reset-password", &[]), "/reset-password");
+        }
+
+        #[test]
+        fn only_field_errors_carry_values() {
+            let echo = Echo::default().with("name", "Ann");
+            let invalid = echo.clone().onto(AppError::new(code::INVALID_INPUT, "x"));
+            assert_eq!(invalid.value("name").as_deref(), Some("Ann"));
+            assert!(echo.onto(AppError::new("user_exists", "x")).values.is_empty());
+        }
+    }
+}

@@ -1,0 +1,35 @@
+//! Signing in, and who is signed in.
+
+use crate::error::AppError;
+use leptos::prelude::*;
+use serde::{Deserialize, Serialize};
+
+/// What the page chrome shows about the signed-in person.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct UserView {
+    pub username: String,
+    pub name: String,
+    pub email: String,
+    pub role: String,
+}
+
+#[server(prefix = "/fn", endpoint = "login")]
+pub async fn login(identifier: String, password: String, next: Option<String>) -> Result<(), AppError> {
+    use super::ssr::{Echo, log_in, safe_next};
+    let core = crate::ssr::core()?;
+    let ip = crate::ssr::request_context().client_ip;
+    match keyhold::flows::login::check_password(&core, &identifier, &password, ip).await {
+        Ok(account) => {
+            log_in(&core, account.id).await?;
+            leptos_axum::redirect(&safe_next(next.as_deref()));
+            Ok(())
+        }
+        Err(e) => Err(Echo::default().with("identifier", &identifier).onto(crate::ssr::fail(e).await)),
+    }
+}
+
+#[server(prefix = "/fn", endpoint = "me")]
+pub async fn current_user() -> Result<Option<UserView>, AppError> {
+    let session = super::ssr::auth_session().await?;
+    Ok(session.user.map(|u| UserView { username: u.username, name: u.name, email: u.email, role: u.role.to_string() }))
+}

@@ -1,0 +1,55 @@
+//! Server-only glue between the pages, the server functions and the core:
+//! the shared state, the request's context, and the one error path
+//! ([`failure`]).
+
+pub mod failure;
+
+pub use failure::{ReportSlot, chain, fail};
+
+use crate::error::AppError;
+use axum::extract::FromRef;
+use http::request::Parts;
+use keyhold::flows::Core;
+use leptos::prelude::*;
+use std::net::{IpAddr, Ipv4Addr};
+
+/// Shared by the router, the server functions and the JSON API.
+#[derive(Clone, FromRef)]
+pub struct AppState {
+    pub core: Core,
+    pub leptos_options: LeptosOptions,
+}
+
+/// Facts about the current request, put in its extensions by the server's
+/// outermost middleware: used for error records and throttles.
+#[derive(Clone, Debug)]
+pub struct RequestContext {
+    pub correlation_id: String,
+    pub client_ip: IpAddr,
+    pub method: String,
+    pub path: String,
+    /// Where a handler leaves what the error log should keep about it.
+    pub report: ReportSlot,
+}
+
+impl Default for RequestContext {
+    fn default() -> Self {
+        Self {
+            correlation_id: String::new(),
+            client_ip: IpAddr::V4(Ipv4Addr::UNSPECIFIED),
+            method: String::new(),
+            path: String::new(),
+            report: ReportSlot::default(),
+        }
+    }
+}
+
+// `AppError` is the wire type, large but only ever on the cold path.
+#[allow(clippy::result_large_err)]
+pub fn core() -> Result<Core, AppError> {
+    use_context::<AppState>().map(|s| s.core).ok_or_else(failure::no_state)
+}
+
+pub fn request_context() -> RequestContext {
+    use_context::<Parts>().and_then(|p| p.extensions.get::<RequestContext>().cloned()).unwrap_or_default()
+}
