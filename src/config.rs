@@ -44,6 +44,9 @@ pub struct Settings {
     pub sms: SmsSettings,
     /// Where uploaded objects live (`OBJECT_STORE_URL`).
     pub object_store_url: String,
+    /// Reverse proxies whose `X-Forwarded-For` / `Forwarded` is believed
+    /// (`TRUSTED_PROXIES`, comma-separated CIDRs or addresses; default none).
+    pub trusted_proxies: Vec<ipnet::IpNet>,
     /// Addresses meant to be admins (`ADMIN_EMAILS`, comma separated); read, not yet applied: the admin area is still to come.
     pub admin_emails: Vec<Email>,
 }
@@ -285,6 +288,19 @@ impl Settings {
             Some(_) => return Err(invalid("SMS_PROVIDER", "must be `outbox` or `twilio`")),
         };
 
+        let trusted_proxies = match vars.get("TRUSTED_PROXIES") {
+            Some(list) => list
+                .split(',')
+                .map(str::trim)
+                .filter(|s| !s.is_empty())
+                .map(|s| {
+                    s.parse::<ipnet::IpNet>()
+                        .or_else(|_| s.parse::<std::net::IpAddr>().map(ipnet::IpNet::from))
+                        .map_err(|_| invalid("TRUSTED_PROXIES", format!("has {s:?}, which is no address or CIDR")))
+                })
+                .collect::<Result<_, _>>()?,
+            None => Vec::new(),
+        };
         let object_store_url = vars.get("OBJECT_STORE_URL").unwrap_or_else(|| "./data/objects".to_owned());
         let admin_emails = match vars.get("ADMIN_EMAILS") {
             Some(list) => list
@@ -306,6 +322,7 @@ impl Settings {
             mail,
             sms,
             object_store_url,
+            trusted_proxies,
             admin_emails,
         })
     }
@@ -395,6 +412,14 @@ mod tests {
         assert_eq!(s.service_name, "keyhold");
         assert!(matches!(s.sms, SmsSettings::Outbox));
         assert!(s.mail.smtp_url.is_none());
+        assert!(s.trusted_proxies.is_empty(), "no forwarded header is believed by default");
+    }
+
+    #[test]
+    fn trusted_proxies_take_cidrs_and_addresses() {
+        let s = settings(&[DEV, ("TRUSTED_PROXIES", "10.0.0.0/8, 127.0.0.1,::1")]).unwrap();
+        let shown: Vec<String> = s.trusted_proxies.iter().map(ToString::to_string).collect();
+        assert_eq!(shown, ["10.0.0.0/8", "127.0.0.1/32", "::1/128"]);
     }
 
     #[test]
@@ -443,6 +468,7 @@ mod tests {
             ("APP_ENV", "staging"),
             ("ADMIN_EMAILS", "ok@example.com,nope"),
             ("SMS_PROVIDER", "pigeon"),
+            ("TRUSTED_PROXIES", "10.0.0.0/8,proxy.internal"),
         ] {
             let err = settings(&[DEV, (var, value)]).unwrap_err();
             assert_eq!(err.var, var, "{var}={value}");

@@ -135,10 +135,32 @@ pub fn code_request(ip: IpAddr) -> String {
     format!("code_request:{ip}")
 }
 
-/// `login_fail:{account_or_ip}`: an account id, an IP address, or the
-/// identifier typed for an account that does not exist.
-pub fn login_fail(account_or_ip: impl Display) -> String {
-    format!("login_fail:{account_or_ip}")
+/// `login_fail:account:{user_id}`: failed logins for an account, whichever
+/// name (email or username) was typed.
+pub fn login_fail_account(user_id: impl Display) -> String {
+    format!("login_fail:account:{user_id}")
+}
+
+/// `login_fail:unknown:{digest}`: failed logins for a name that is no
+/// account, keyed by a digest so the key stays short whatever was typed.
+pub fn login_fail_unknown(name: &str) -> String {
+    format!("login_fail:unknown:{}", digest(name))
+}
+
+/// `login_fail:ip:{ip_addr}`: failed logins from one client.
+pub fn login_fail_ip(ip: IpAddr) -> String {
+    format!("login_fail:ip:{ip}")
+}
+
+/// 32 hex characters of SHA-256: a fixed-length key part for input of any length.
+fn digest(input: &str) -> String {
+    use sha2::{Digest, Sha256};
+    Sha256::digest(input.as_bytes()).iter().take(16).map(|b| format!("{b:02x}")).collect()
+}
+
+/// `error_cap:{ip_addr}`: error records kept for one client this hour.
+pub fn error_cap(ip: IpAddr) -> String {
+    format!("error_cap:{ip}")
 }
 
 /// `payments:user:{user_id}`
@@ -239,7 +261,12 @@ mod tests {
             verification_guard(Purpose::ChangePassword, &email()),
             "verification_guard:change_password:anyemail@anyhost.ru"
         );
-        assert_eq!(login_fail("10.0.0.1"), "login_fail:10.0.0.1");
+        assert_eq!(login_fail_account("u1"), "login_fail:account:u1");
+        assert_eq!(login_fail_ip("10.0.0.1".parse().unwrap()), "login_fail:ip:10.0.0.1");
+        // Names that are no account: a digest, however long the input.
+        let long = login_fail_unknown(&"x".repeat(10_000));
+        assert_eq!(long.len(), "login_fail:unknown:".len() + 32);
+        assert_ne!(login_fail_unknown("ann"), login_fail_unknown("bob"));
         assert_eq!(
             verification_failures(Purpose::ForgotPassword, &email()),
             "verification_failures:forgot_password:anyemail@anyhost.ru"

@@ -11,6 +11,8 @@ pub mod config;
 #[cfg(feature = "server")]
 pub mod connections;
 #[cfg(feature = "server")]
+pub mod error_sink;
+#[cfg(feature = "server")]
 pub mod flows;
 #[cfg(feature = "server")]
 pub mod jwt;

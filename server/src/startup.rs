@@ -79,10 +79,14 @@ impl Application {
         self.run_until(shutdown_signal()).await
     }
 
+    /// Serves until `signal`, finishes the requests in flight, then waits
+    /// for background work (mail, the error log) before returning.
     pub async fn run_until(self, signal: impl Future<Output = ()> + Send + 'static) -> std::io::Result<()> {
-        axum::serve(self.listener, self.router.into_make_service_with_connect_info::<SocketAddr>())
+        let served = axum::serve(self.listener, self.router.into_make_service_with_connect_info::<SocketAddr>())
             .with_graceful_shutdown(signal)
-            .await
+            .await;
+        self.core.shutdown().await;
+        served
     }
 }
 
@@ -124,7 +128,7 @@ fn router(
         .layer(
             ServiceBuilder::new()
                 .layer(CatchPanicLayer::custom(|_| crate::pages::internal_error("")))
-                .layer(axum::middleware::from_fn(middleware::context::request_context))
+                .layer(axum::middleware::from_fn_with_state(state.clone(), middleware::context::request_context))
                 .layer(axum::middleware::from_fn_with_state(state.clone(), middleware::recorder::record_errors))
                 .layer(CatchPanicLayer::custom(middleware::recorder::panic_response))
                 .layer(axum::middleware::from_fn_with_state(state.clone(), middleware::readiness::require_redis))

@@ -5,7 +5,7 @@ use crate::domain::Password;
 use crate::keys;
 use crate::passwords;
 use crate::store::accounts::{self, Account, LoginName};
-use crate::store::rate_limit;
+use crate::store::rate_limit::{self, Decision};
 use std::net::IpAddr;
 
 /// Checks a login. Every failure — unknown name, wrong password, malformed
@@ -19,28 +19,33 @@ pub async fn check_password(core: &Core, identifier: &str, password: &str, ip: I
     errors.into_result()?;
     let Some(password) = password else { return Err(FlowError::InvalidCredentials) };
 
-    // Attempts are counted under the name as typed (normalised) whether or
-    // not it exists, so the throttle tells nothing about which names are
-    // accounts, and per client IP. They are counted before the password is
-    // checked, so parallel guesses cannot slip through on a stale count.
+    // Attempts count per account (whichever of its names was typed), per
+    // name for names that are no account, and per client IP, in separate
+    // namespaces. They are counted before the password is checked, so
+    // parallel guesses cannot slip through, and not at all once refused.
     let name = LoginName::parse(identifier);
-    let typed = match &name {
-        Some(name) => name.as_str().to_owned(),
-        None => identifier.trim().to_lowercase(),
+    let id = match &name {
+        Some(name) => accounts::find_id(&core.redis, name).await?,
+        None => None,
     };
-    let name_key = keys::login_fail(&typed);
-    let ip_key = keys::login_fail(ip);
+    let name_key = match (id, &name) {
+        (Some(id), _) => keys::login_fail_account(id),
+        (None, Some(name)) => keys::login_fail_unknown(name.as_str()),
+        (None, None) => keys::login_fail_unknown(&identifier.trim().to_lowercase()),
+    };
+    let ip_key = keys::login_fail_ip(ip);
     let limits = &core.settings.limits;
-    let counted = [(name_key.as_str(), limits.login_fail_per_account), (ip_key.as_str(), limits.login_fail_per_ip)];
-    if let Some(retry_after) = rate_limit::count_all(&core.redis, &counted, limits.login_fail_window).await? {
+    let window = limits.login_fail_window;
+    let counted = [
+        (name_key.as_str(), limits.login_fail_per_account, window),
+        (ip_key.as_str(), limits.login_fail_per_ip, window),
+    ];
+    if let Decision::Limited { retry_after } = rate_limit::attempt(&core.redis, &counted).await? {
         return Err(FlowError::Throttled { retry_after });
     }
 
-    let account = match &name {
-        Some(name) => match accounts::find_id(&core.redis, name).await? {
-            Some(id) => accounts::get(&core.redis, id).await?,
-            None => None,
-        },
+    let account = match id {
+        Some(id) => accounts::get(&core.redis, id).await?,
         None => None,
     };
     let verified = passwords::verify(password, account.as_ref().map(|a| a.password_hash.clone())).await?;

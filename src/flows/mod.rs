@@ -12,6 +12,7 @@ pub mod username;
 use crate::config::Settings;
 use crate::connections::{self, RedisHealth};
 use crate::domain::ParseError;
+use crate::error_sink::ErrorSink;
 use crate::jwt::{TokenError, TokenKeys};
 use crate::notify::{Channels, DeliveryError, Notifier};
 use crate::passwords::HashError;
@@ -20,6 +21,7 @@ use crate::store::error_log::ErrorRecorder;
 use crate::store::profile_cache::CacheStats;
 use redis::aio::ConnectionManager;
 use std::sync::Arc;
+use tokio_util::task::TaskTracker;
 
 /// Everything a flow needs, cheap to clone.
 #[derive(Clone)]
@@ -28,6 +30,11 @@ pub struct Core {
     pub redis: ConnectionManager,
     pub health: RedisHealth,
     pub errors: ErrorRecorder,
+    /// The error log's writer, off the request path.
+    pub error_sink: ErrorSink,
+    /// Work that outlives its request (mail sent in the background);
+    /// [`Core::shutdown`] waits for it.
+    pub tasks: TaskTracker,
     pub notifier: Arc<dyn Notifier>,
     pub cache_stats: Arc<CacheStats>,
     pub tokens: Arc<TokenKeys>,
@@ -48,15 +55,30 @@ impl Core {
         let errors =
             ErrorRecorder::new(redis.clone(), &settings.service_name, settings.ttl.error, settings.ttl.error_index);
         let tokens = Arc::new(TokenKeys::from_secret(&settings.app_secret));
+        let tasks = TaskTracker::new();
+        let error_sink = ErrorSink::spawn(errors.clone(), redis.clone());
         Ok(Self {
             settings: Arc::new(settings),
             redis,
             health: RedisHealth::default(),
             errors,
+            error_sink,
+            tasks,
             notifier,
             cache_stats: Arc::default(),
             tokens,
         })
+    }
+}
+
+impl Core {
+    /// Waits for background work (mail, the error log) to finish; called
+    /// once the server stopped taking requests.
+    pub async fn shutdown(&self) {
+        self.tasks.close();
+        // Background mail may still record errors: wait for it first.
+        self.tasks.wait().await;
+        self.error_sink.flush().await;
     }
 }
 
@@ -111,6 +133,12 @@ pub enum FlowError {
     AccountExists,
     #[error("too many requests")]
     Throttled { retry_after: u64 },
+    /// A text-message cap (per number, per hour, per country) was reached.
+    #[error("text message refused: {reason}")]
+    SmsLimit { reason: &'static str, retry_after: u64 },
+    /// A rotated refresh token came back: someone holds a copy.
+    #[error("a refresh token was presented twice; its family is revoked")]
+    TokenReused,
     #[error("invalid credentials")]
     InvalidCredentials,
     #[error("not signed in")]

@@ -4,6 +4,7 @@
 use super::codes::{self, ATTEMPT_RETRIES, Judgement};
 use super::{Core, FieldErrors, FlowError, login};
 use crate::domain::{DeliveryMethod, Email, ParseError, Password, Purpose, VerificationCode};
+use crate::error_sink::Entry;
 use crate::notify::{Message, templates};
 use crate::passwords;
 use crate::store::accounts::{self, Account, LoginName};
@@ -38,14 +39,13 @@ pub async fn forgot(core: &Core, email: &str, ip: IpAddr) -> Result<CodeIssued, 
     // address has an account would tell a stranger that it has one.
     if message.is_some() {
         let core = core.clone();
-        tokio::spawn(async move {
+        let tasks = core.tasks.clone();
+        tasks.spawn(async move {
             if let Err(err) = codes::deliver(&core, purpose, &email, &code, message).await {
                 tracing::error!(error = %err, "a password reset code could not be sent");
                 let record =
                     NewError::new(ErrorKind::Email, "a password reset code could not be sent").with_chain(&err);
-                if let Err(e) = core.errors.record(record).await {
-                    tracing::warn!(error = %e, "could not record an error");
-                }
+                core.error_sink.send(Entry::Keep(record), None);
             }
         });
     }

@@ -5,7 +5,7 @@
 use super::{Core, FlowError, login, unix_now};
 use crate::jwt::{ACCESS_TTL, Claims, REFRESH_TTL, TokenError, TokenType};
 use crate::store::accounts::{self, Account};
-use crate::store::blacklist::{self, Revocation};
+use crate::store::blacklist::{self, Revocation, Rotation};
 use std::net::IpAddr;
 use uuid::Uuid;
 
@@ -38,16 +38,17 @@ fn revocation(claims: &Claims) -> Revocation {
 /// A new pair for a refresh token, which is revoked on the way.
 pub async fn refresh(core: &Core, refresh_token: &str) -> Result<TokenPair, FlowError> {
     let claims = core.tokens.verify(refresh_token, TokenType::Refresh)?;
-    if blacklist::any_revoked(&core.redis, &[claims.fam]).await? {
-        return Err(TokenError::Revoked.into());
-    }
     let now = unix_now();
-    if !blacklist::revoke_once(&core.redis, &revocation(&claims), now).await? {
-        // Reuse: whoever holds the newer tokens may be a thief. End them all.
-        let family = Revocation { id: claims.fam, user_id: claims.sub, expires_at: now + REFRESH_TTL };
-        blacklist::revoke(&core.redis, &[family], now).await?;
-        tracing::warn!(user = %claims.sub, "refresh token reused; its family is revoked");
-        return Err(TokenError::Revoked.into());
+    // No token of the family outlives a refresh token issued just now.
+    let family = Revocation { id: claims.fam, user_id: claims.sub, expires_at: now + REFRESH_TTL };
+    match blacklist::rotate(&core.redis, &revocation(&claims), &family, now).await? {
+        Rotation::Rotated => {}
+        Rotation::FamilyRevoked => return Err(TokenError::Revoked.into()),
+        Rotation::Reused => {
+            // Whoever holds the newer tokens may be a thief: all of them ended.
+            tracing::warn!(user = %claims.sub, "refresh token reused; its family is revoked");
+            return Err(FlowError::TokenReused);
+        }
     }
     match accounts::get(&core.redis, claims.sub).await? {
         Some(account) if account.session_epoch == claims.sep => Ok(pair(core, &account, claims.fam)),

@@ -4,8 +4,10 @@
 
 use super::StoreResult;
 use crate::keys;
+use redis::Script;
 use redis::aio::ConnectionManager;
 use serde::Serialize;
+use std::sync::LazyLock;
 use uuid::Uuid;
 
 #[derive(Serialize)]
@@ -56,22 +58,48 @@ pub async fn revoke(conn: &ConnectionManager, revocations: &[Revocation], now: i
     Ok(())
 }
 
-/// Lists the id only if it was not listed yet (SET NX); false means it
-/// already was: a refresh token presented twice.
-pub async fn revoke_once(conn: &ConnectionManager, r: &Revocation, now: i64) -> StoreResult<bool> {
-    let Some((key, json, ttl)) = entry(r, now) else { return Ok(false) };
-    let mut conn = conn.clone();
-    let set: Option<String> =
-        redis::cmd("SET").arg(key).arg(json).arg("EX").arg(ttl).arg("NX").query_async(&mut conn).await?;
-    Ok(set.is_some())
+static ROTATE: LazyLock<Script> = LazyLock::new(|| Script::new(include_str!("lua/rotate_refresh.lua")));
+
+/// What spending a refresh token found.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Rotation {
+    /// First use: the token is now listed.
+    Rotated,
+    /// The family was revoked before (logout, an earlier reuse).
+    FamilyRevoked,
+    /// The token was used before: someone holds a copy. The family is now revoked.
+    Reused,
 }
 
-/// Whether any of the ids is listed (one EXISTS).
-pub async fn any_revoked(conn: &ConnectionManager, ids: &[Uuid]) -> StoreResult<bool> {
-    let keys: Vec<String> = ids.iter().map(keys::token_blacklist).collect();
+/// Spends a refresh token: checks its family, lists the token, and on reuse
+/// revokes the family, in one atomic script.
+pub async fn rotate(
+    conn: &ConnectionManager,
+    token: &Revocation,
+    family: &Revocation,
+    now: i64,
+) -> StoreResult<Rotation> {
+    let (Some((token_key, token_json, token_ttl)), Some((family_key, family_json, family_ttl))) =
+        (entry(token, now), entry(family, now))
+    else {
+        return Ok(Rotation::FamilyRevoked); // already dead
+    };
     let mut conn = conn.clone();
-    let n: u64 = redis::cmd("EXISTS").arg(keys).query_async(&mut conn).await?;
-    Ok(n > 0)
+    let status: String = ROTATE
+        .key(token_key)
+        .key(family_key)
+        .arg(token_json)
+        .arg(token_ttl)
+        .arg(family_json)
+        .arg(family_ttl)
+        .invoke_async(&mut conn)
+        .await?;
+    super::script_outcome("rotate_refresh", (status, 0), |status, _| match status {
+        "rotated" => Some(Rotation::Rotated),
+        "family_revoked" => Some(Rotation::FamilyRevoked),
+        "reused" => Some(Rotation::Reused),
+        _ => None,
+    })
 }
 
 /// Whether any of the ids is listed, and the account's session epoch (None

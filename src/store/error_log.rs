@@ -165,6 +165,22 @@ impl ErrorRecorder {
         Ok(key)
     }
 
+    /// Counts one error of `kind` today without keeping a record (expected
+    /// failures: wrong codes, refused logins …). One atomic round trip.
+    pub async fn count(&self, kind: ErrorKind) -> StoreResult<()> {
+        let count = keys::error_count(&self.service, kind.as_str(), Utc::now().date_naive());
+        let mut conn = self.conn.clone();
+        redis::pipe()
+            .atomic()
+            .incr(&count, 1)
+            .ignore()
+            .expire(&count, self.index_ttl as i64)
+            .ignore()
+            .exec_async(&mut conn)
+            .await?;
+        Ok(())
+    }
+
     /// Counts per type for one service and day, in one MGET.
     pub async fn counts(&self, date: NaiveDate) -> StoreResult<Vec<(ErrorKind, u64)>> {
         let keys: Vec<String> =

@@ -1,7 +1,9 @@
-//! Fixed-window counters (`username_status_req:{ip_addr}`, `login_fail:…`).
+//! Fixed-window counters (`username_status_req:{ip_addr}`, `login_fail:…`, …).
 
 use super::StoreResult;
+use redis::Script;
 use redis::aio::ConnectionManager;
+use std::sync::LazyLock;
 
 /// The outcome of counting one hit.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -32,33 +34,32 @@ pub async fn hit(conn: &ConnectionManager, key: &str, max: u64, window: u64) -> 
     Ok(if count > max { Decision::Limited { retry_after: ttl.max(1) as u64 } } else { Decision::Allowed })
 }
 
-/// Counts one attempt on every key at once (INCR, EXPIRE NX, TTL in one
-/// atomic round trip) and answers the longest wait if any key is now over
-/// its maximum. Counting before the work means parallel requests cannot all
-/// slip through on a stale count.
-pub async fn count_all(conn: &ConnectionManager, keys: &[(&str, u64)], window: u64) -> StoreResult<Option<u64>> {
-    let mut conn = conn.clone();
-    let mut pipe = redis::pipe();
-    pipe.atomic();
-    for (key, _) in keys {
-        pipe.incr(*key, 1).cmd("EXPIRE").arg(*key).arg(window).arg("NX").ignore().ttl(*key);
+static THROTTLE: LazyLock<Script> = LazyLock::new(|| Script::new(include_str!("lua/throttle.lua")));
+static FORGIVE: LazyLock<Script> = LazyLock::new(|| Script::new(include_str!("lua/forgive.lua")));
+
+/// Counts one attempt on every `(key, limit, window)` at once, before the
+/// work it guards (so parallel attempts cannot all slip through on a stale
+/// count), unless a key is already at its limit: then nothing is counted
+/// and the answer is the longest wait. One atomic script.
+pub async fn attempt(conn: &ConnectionManager, limits: &[(&str, u64, u64)]) -> StoreResult<Decision> {
+    let mut invocation = THROTTLE.prepare_invoke();
+    for (key, max, window) in limits {
+        invocation.key(*key).arg(*max).arg(*window);
     }
-    let values: Vec<(u64, i64)> = pipe.query_async(&mut conn).await?;
-    Ok(keys.iter().zip(values).filter_map(|((_, max), (count, ttl))| (count > *max).then_some(ttl.max(1) as u64)).max())
+    let mut conn = conn.clone();
+    let wait: u64 = invocation.invoke_async(&mut conn).await?;
+    Ok(if wait == 0 { Decision::Allowed } else { Decision::Limited { retry_after: wait } })
 }
 
 /// Takes back counted attempts after a success: `clear` keys are deleted,
-/// `undo` keys lose the one attempt.
+/// `undo` keys lose the one attempt (if they still exist).
 pub async fn forgive(conn: &ConnectionManager, clear: &[&str], undo: &[&str]) -> StoreResult<()> {
+    let mut invocation = FORGIVE.prepare_invoke();
+    invocation.arg(clear.len());
+    for key in clear.iter().chain(undo) {
+        invocation.key(*key);
+    }
     let mut conn = conn.clone();
-    let mut pipe = redis::pipe();
-    pipe.atomic();
-    for key in clear {
-        pipe.del(*key).ignore();
-    }
-    for key in undo {
-        pipe.decr(*key, 1).ignore();
-    }
-    pipe.exec_async(&mut conn).await?;
+    let _: i64 = invocation.invoke_async(&mut conn).await?;
     Ok(())
 }

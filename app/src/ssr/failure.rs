@@ -8,6 +8,7 @@ use super::RequestContext;
 use crate::error::{AppError, FieldError};
 use http::{HeaderValue, StatusCode, header};
 use keyhold::connections::RedisHealth;
+use keyhold::error_sink::Entry;
 use keyhold::flows::FlowError;
 use keyhold::jwt::TokenError;
 use keyhold::store::error_log::{ErrorKind, ErrorMetadata, NewError};
@@ -18,72 +19,92 @@ use std::sync::{Arc, Mutex};
 /// `Retry-After` while Redis is unreachable.
 pub const UNAVAILABLE_RETRY_AFTER: u64 = 5;
 
-/// What the client is told about a failure, and what the log keeps.
+/// What the client is told about a failure, and what the error log does.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Classified {
     pub status: StatusCode,
     pub error: AppError,
-    /// The type under which the error log keeps it, if it does. Redis outages
-    /// are not kept: the recorder needs Redis, and the logs have them.
-    pub record: Option<ErrorKind>,
+    pub log: Log,
+}
+
+/// What the error log does with a failure.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Log {
+    /// Nothing: Redis outages (the recorder needs Redis; the logs have
+    /// them) and plain "please log in" answers.
+    Nothing,
+    /// Counted per type and day: expected failures anyone can cause, which
+    /// must not be able to fill Redis.
+    Count(ErrorKind),
+    /// Kept whole: what an operator must read (bugs, failed deliveries,
+    /// security events).
+    Keep(ErrorKind),
 }
 
 /// The one mapping from a failure to its answer.
 pub fn classify(err: &FlowError, request_id: &str) -> Classified {
     use ErrorKind::{Auth, Email, Internal, Sms, Validation};
     use FlowError as F;
-    let (status, code, record, message) = match err {
+    use Log::{Count, Keep, Nothing};
+    let (status, code, log, message) = match err {
         F::Invalid(_) => (
             StatusCode::BAD_REQUEST,
             "invalid_input",
-            Some(Validation),
+            Count(Validation),
             "Please correct the highlighted fields.".into(),
         ),
         F::WrongCode { attempts_left } => (
             StatusCode::BAD_REQUEST,
             "invalid_code",
-            Some(Validation),
+            Count(Validation),
             format!("That code is not right. {attempts_left} attempt(s) left."),
         ),
         F::CodeExhausted => (
             StatusCode::BAD_REQUEST,
             "code_exhausted",
-            Some(Validation),
+            Count(Validation),
             "Too many wrong attempts: this code no longer works. Request a new code.".into(),
         ),
         F::CodeExpired => {
-            (StatusCode::GONE, "code_expired", Some(Validation), "This code has expired. Please start again.".into())
+            (StatusCode::GONE, "code_expired", Count(Validation), "This code has expired. Please start again.".into())
         }
         F::AccountGone => (
             StatusCode::UNAUTHORIZED,
             "account_gone",
-            Some(Auth),
+            Count(Auth),
             "Your account could not be found. Please log in again.".into(),
         ),
         F::AccountExists => (
             StatusCode::CONFLICT,
             "user_exists",
-            Some(Validation),
+            Count(Validation),
             "An account with this email or username already exists.".into(),
         ),
         F::Throttled { retry_after } => (
             StatusCode::TOO_MANY_REQUESTS,
             "too_many_requests",
-            Some(Auth),
+            Count(Auth),
             format!("Too many attempts. Please try again in {}.", wait_text(*retry_after)),
         ),
+        F::SmsLimit { retry_after, .. } => (
+            StatusCode::TOO_MANY_REQUESTS,
+            "too_many_requests",
+            Keep(Sms),
+            format!("We cannot send more text messages right now. Please try again in {}.", wait_text(*retry_after)),
+        ),
+        F::TokenReused => (StatusCode::UNAUTHORIZED, "token_revoked", Keep(Auth), "The token has been revoked.".into()),
         F::InvalidCredentials => (
             StatusCode::UNAUTHORIZED,
             "invalid_credentials",
-            Some(Auth),
+            Count(Auth),
             "The email/username or password is not right.".into(),
         ),
-        F::NotSignedIn => (StatusCode::UNAUTHORIZED, "not_logged_in", None, "Please log in first.".into()),
-        F::CrossOrigin => (StatusCode::FORBIDDEN, "cross_origin", None, "Cross-origin requests are refused.".into()),
+        F::NotSignedIn => (StatusCode::UNAUTHORIZED, "not_logged_in", Nothing, "Please log in first.".into()),
+        F::CrossOrigin => (StatusCode::FORBIDDEN, "cross_origin", Nothing, "Cross-origin requests are refused.".into()),
         F::DeliveryFailed(e) => (
             StatusCode::BAD_GATEWAY,
             "delivery_failed",
-            Some(if e.is_email() { Email } else { Sms }),
+            Keep(if e.is_email() { Email } else { Sms }),
             "We could not send your code. Please try again.".into(),
         ),
         F::Token(t) => {
@@ -95,18 +116,18 @@ pub fn classify(err: &FlowError, request_id: &str) -> Classified {
                 TokenError::Expired => ("token_expired", "The token has expired."),
                 TokenError::Revoked => ("token_revoked", "The token has been revoked."),
             };
-            (StatusCode::UNAUTHORIZED, code, Some(Auth), message.into())
+            (StatusCode::UNAUTHORIZED, code, Count(Auth), message.into())
         }
         F::Unavailable(_) => (
             StatusCode::SERVICE_UNAVAILABLE,
             "service_unavailable",
-            None,
+            Nothing,
             "Keyhold is temporarily unavailable. Please try again in a moment.".into(),
         ),
         F::Unexpected { .. } => (
             StatusCode::INTERNAL_SERVER_ERROR,
             "internal_error",
-            Some(Internal),
+            Keep(Internal),
             format!("Something went wrong on our side. If it keeps happening, quote request {request_id}."),
         ),
     };
@@ -117,12 +138,12 @@ pub fn classify(err: &FlowError, request_id: &str) -> Classified {
                 fields.0.iter().map(|(f, m)| FieldError { field: (*f).to_owned(), message: m.clone() }).collect();
         }
         F::WrongCode { attempts_left } => error.attempts_left = Some(*attempts_left),
-        F::Throttled { retry_after } => error.retry_after = Some(*retry_after),
+        F::Throttled { retry_after } | F::SmsLimit { retry_after, .. } => error.retry_after = Some(*retry_after),
         F::Unavailable(_) => error.retry_after = Some(UNAVAILABLE_RETRY_AFTER),
         F::Unexpected { .. } => error.request_id = Some(request_id.to_owned()),
         _ => {}
     }
-    Classified { status, error, record }
+    Classified { status, error, log }
 }
 
 fn wait_text(secs: u64) -> String {
@@ -143,18 +164,18 @@ pub struct ReportSlot(Arc<Mutex<SlotContents>>);
 #[derive(Debug, Default)]
 struct SlotContents {
     user_id: Option<String>,
-    record: Option<NewError>,
+    entry: Option<Entry>,
 }
 
 impl ReportSlot {
-    pub fn put(&self, record: NewError) {
+    pub fn put(&self, entry: Entry) {
         if let Ok(mut slot) = self.0.lock() {
-            slot.record = Some(record);
+            slot.entry = Some(entry);
         }
     }
 
-    pub fn take(&self) -> Option<NewError> {
-        self.0.lock().ok().and_then(|mut slot| slot.record.take())
+    pub fn take(&self) -> Option<Entry> {
+        self.0.lock().ok().and_then(|mut slot| slot.entry.take())
     }
 
     /// The signed-in user, noted by the server once the session is read.
@@ -169,37 +190,37 @@ impl ReportSlot {
     }
 }
 
-/// Logs a failure and classifies it. Returns what the client is told and,
-/// when the error log keeps it, the record for the recorder to write.
-pub fn report(err: FlowError, ctx: &RequestContext, health: &RedisHealth) -> (Classified, Option<NewError>) {
+/// Logs a failure and classifies it. Returns what the client is told and
+/// what the error log should get, for the recorder to write.
+pub fn report(err: FlowError, ctx: &RequestContext, health: &RedisHealth) -> (Classified, Option<Entry>) {
     let id = &ctx.correlation_id;
-    match &err {
-        FlowError::Unexpected { .. } | FlowError::DeliveryFailed(_) => {
-            tracing::error!(error = %chain(&err), request_id = %id, "request failed")
-        }
-        FlowError::Unavailable(_) => {
+    let classified = classify(&err, id);
+    match (&err, classified.log) {
+        (FlowError::Unavailable(_), _) => {
             health.set(false);
             tracing::warn!(error = %chain(&err), request_id = %id, "redis unavailable")
         }
+        (_, Log::Keep(_)) => tracing::error!(error = %chain(&err), request_id = %id, "request failed"),
         _ => tracing::debug!(error = %err, request_id = %id, "request refused"),
     }
-    let classified = classify(&err, id);
-    let record = classified.record.map(|kind| {
-        // The log's own wording, never input: records must hold no secrets.
-        let mut record = NewError::new(kind, err.to_string());
-        if matches!(err, FlowError::Unexpected { .. } | FlowError::DeliveryFailed(_)) {
-            record = record.with_chain(&err);
+    let entry = match classified.log {
+        Log::Nothing => None,
+        Log::Count(kind) => Some(Entry::Count(kind)),
+        Log::Keep(kind) => {
+            // The log's own wording and cause chain, never input: records
+            // must hold no secrets.
+            let mut record = NewError::new(kind, err.to_string()).with_chain(&err);
+            record.user_id = ctx.report.user();
+            record.correlation_id = Some(id.clone()).filter(|c| !c.is_empty());
+            record.metadata = ErrorMetadata {
+                endpoint: Some(ctx.path.clone()),
+                method: Some(ctx.method.clone()),
+                ip_address: Some(ctx.client_ip.to_string()),
+            };
+            Some(Entry::Keep(record))
         }
-        record.user_id = ctx.report.user();
-        record.correlation_id = Some(id.clone()).filter(|c| !c.is_empty());
-        record.metadata = ErrorMetadata {
-            endpoint: Some(ctx.path.clone()),
-            method: Some(ctx.method.clone()),
-            ip_address: Some(ctx.client_ip.to_string()),
-        };
-        record
-    });
-    (classified, record)
+    };
+    (classified, entry)
 }
 
 /// The server-function side of [`report`]: leaves the record in the
@@ -209,9 +230,9 @@ pub fn report(err: FlowError, ctx: &RequestContext, health: &RedisHealth) -> (Cl
 pub async fn fail(err: FlowError) -> AppError {
     let ctx = super::request_context();
     let Ok(core) = super::core() else { return no_state() };
-    let (classified, record) = report(err, &ctx, &core.health);
-    if let Some(record) = record {
-        ctx.report.put(record);
+    let (classified, entry) = report(err, &ctx, &core.health);
+    if let Some(entry) = entry {
+        ctx.report.put(entry);
     }
     set_status(classified.status, &classified.error);
     classified.error
@@ -269,29 +290,32 @@ mod tests {
     #[test]
     fn every_failure_has_one_status_code_and_record_type() {
         use ErrorKind::*;
-        let table: Vec<(FlowError, u16, &str, Option<ErrorKind>)> = vec![
-            (FlowError::Invalid(FieldErrors::single("email", "bad")), 400, "invalid_input", Some(Validation)),
-            (FlowError::WrongCode { attempts_left: 2 }, 400, "invalid_code", Some(Validation)),
-            (FlowError::CodeExhausted, 400, "code_exhausted", Some(Validation)),
-            (FlowError::CodeExpired, 410, "code_expired", Some(Validation)),
-            (FlowError::AccountGone, 401, "account_gone", Some(Auth)),
-            (FlowError::AccountExists, 409, "user_exists", Some(Validation)),
-            (FlowError::Throttled { retry_after: 30 }, 429, "too_many_requests", Some(Auth)),
-            (FlowError::InvalidCredentials, 401, "invalid_credentials", Some(Auth)),
-            (FlowError::NotSignedIn, 401, "not_logged_in", None),
-            (FlowError::CrossOrigin, 403, "cross_origin", None),
-            (FlowError::DeliveryFailed(DeliveryError::Email("smtp down".into())), 502, "delivery_failed", Some(Email)),
-            (FlowError::DeliveryFailed(DeliveryError::Sms("provider down".into())), 502, "delivery_failed", Some(Sms)),
-            (FlowError::Token(TokenError::Missing), 401, "token_missing", Some(Auth)),
-            (FlowError::Token(TokenError::Invalid), 401, "token_invalid", Some(Auth)),
-            (FlowError::Token(TokenError::Expired), 401, "token_expired", Some(Auth)),
-            (FlowError::Token(TokenError::Revoked), 401, "token_revoked", Some(Auth)),
-            (FlowError::Unavailable(redis_down()), 503, "service_unavailable", None),
-            (FlowError::unexpected("testing", "boom"), 500, "internal_error", Some(Internal)),
+        use Log::{Count, Keep, Nothing};
+        let table: Vec<(FlowError, u16, &str, Log)> = vec![
+            (FlowError::Invalid(FieldErrors::single("email", "bad")), 400, "invalid_input", Count(Validation)),
+            (FlowError::WrongCode { attempts_left: 2 }, 400, "invalid_code", Count(Validation)),
+            (FlowError::CodeExhausted, 400, "code_exhausted", Count(Validation)),
+            (FlowError::CodeExpired, 410, "code_expired", Count(Validation)),
+            (FlowError::AccountGone, 401, "account_gone", Count(Auth)),
+            (FlowError::AccountExists, 409, "user_exists", Count(Validation)),
+            (FlowError::Throttled { retry_after: 30 }, 429, "too_many_requests", Count(Auth)),
+            (FlowError::InvalidCredentials, 401, "invalid_credentials", Count(Auth)),
+            (FlowError::SmsLimit { reason: "cap", retry_after: 60 }, 429, "too_many_requests", Keep(Sms)),
+            (FlowError::TokenReused, 401, "token_revoked", Keep(Auth)),
+            (FlowError::NotSignedIn, 401, "not_logged_in", Nothing),
+            (FlowError::CrossOrigin, 403, "cross_origin", Nothing),
+            (FlowError::DeliveryFailed(DeliveryError::Email("smtp down".into())), 502, "delivery_failed", Keep(Email)),
+            (FlowError::DeliveryFailed(DeliveryError::Sms("provider down".into())), 502, "delivery_failed", Keep(Sms)),
+            (FlowError::Token(TokenError::Missing), 401, "token_missing", Count(Auth)),
+            (FlowError::Token(TokenError::Invalid), 401, "token_invalid", Count(Auth)),
+            (FlowError::Token(TokenError::Expired), 401, "token_expired", Count(Auth)),
+            (FlowError::Token(TokenError::Revoked), 401, "token_revoked", Count(Auth)),
+            (FlowError::Unavailable(redis_down()), 503, "service_unavailable", Nothing),
+            (FlowError::unexpected("testing", "boom"), 500, "internal_error", Keep(Internal)),
         ];
-        for (err, status, code, record) in table {
+        for (err, status, code, log) in table {
             let c = classify(&err, "req-1");
-            assert_eq!((c.status.as_u16(), c.error.code.as_str(), c.record), (status, code, record), "{err:?}");
+            assert_eq!((c.status.as_u16(), c.error.code.as_str(), c.log), (status, code, log), "{err:?}");
             assert!(!c.error.message.is_empty(), "{err:?}");
             assert!(!c.error.message.contains("boom"), "the cause stays in the log: {err:?}");
         }

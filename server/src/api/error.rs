@@ -7,8 +7,8 @@ use axum::Json;
 use axum::extract::rejection::{JsonRejection, QueryRejection};
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
+use keyhold::error_sink::Entry;
 use keyhold::flows::{Core, FieldErrors, FlowError};
-use keyhold::store::error_log::NewError;
 use keyhold_app::error::AppError;
 use keyhold_app::ssr::RequestContext;
 use keyhold_app::ssr::failure::{self, Classified};
@@ -20,24 +20,24 @@ pub struct ApiError(Box<Answer>);
 
 struct Answer {
     classified: Classified,
-    record: Option<NewError>,
+    entry: Option<Entry>,
 }
 
-/// What the error log should keep about a failure already answered; the
+/// What the error log should get for a failure already answered; the
 /// server's recorder takes it from the response's extensions.
 #[derive(Clone, Debug)]
-pub struct Reported(pub NewError);
+pub struct Reported(pub Entry);
 
 impl ApiError {
     /// Logs and classifies a failure the way server functions do.
     pub fn from_flow(core: &Core, ctx: &RequestContext, err: FlowError) -> Self {
-        let (classified, record) = failure::report(err, ctx, &core.health);
-        Self(Box::new(Answer { classified, record }))
+        let (classified, entry) = failure::report(err, ctx, &core.health);
+        Self(Box::new(Answer { classified, entry }))
     }
 
     /// A failure found before any flow ran (a malformed body): never recorded.
     pub fn plain(err: FlowError) -> Self {
-        Self(Box::new(Answer { classified: failure::classify(&err, ""), record: None }))
+        Self(Box::new(Answer { classified: failure::classify(&err, ""), entry: None }))
     }
 
     pub fn invalid_body(detail: String) -> Self {
@@ -92,10 +92,10 @@ pub fn json_error(status: StatusCode, error: &AppError) -> Response {
 
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
-        let Answer { classified, record } = *self.0;
+        let Answer { classified, entry } = *self.0;
         let mut res = json_error(classified.status, &classified.error);
-        if let Some(record) = record {
-            res.extensions_mut().insert(Reported(record));
+        if let Some(entry) = entry {
+            res.extensions_mut().insert(Reported(entry));
         }
         res
     }

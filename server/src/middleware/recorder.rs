@@ -1,8 +1,9 @@
-//! The error recorder's side of the one error path: writes what handlers
-//! reported (from the response's extensions, or the request's slot for
-//! server functions) and every other 5xx and panic, with the request's
-//! correlation id, method, path, client IP and user. A panic becomes a 500
-//! page or JSON answer that shows the request id.
+//! The error recorder's side of the one error path: hands the error log
+//! what handlers reported (from the response's extensions, or the request's
+//! slot for server functions) and every other 5xx and panic, with the
+//! request's correlation id, method, path, client IP and user. Writing
+//! happens off the request path ([`keyhold::error_sink`]). A panic becomes a
+//! 500 page or JSON answer that shows the request id.
 
 use super::wants_json;
 use crate::api::{Reported, json_error};
@@ -11,11 +12,12 @@ use axum::extract::{Request, State};
 use axum::http::StatusCode;
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
+use keyhold::error_sink::Entry;
 use keyhold::flows::FlowError;
 use keyhold::store::error_log::{ErrorKind, ErrorMetadata, NewError};
 use keyhold_app::auth::AuthSession;
 use keyhold_app::ssr::failure::classify;
-use keyhold_app::ssr::{AppState, RequestContext, chain};
+use keyhold_app::ssr::{AppState, RequestContext};
 use std::any::Any;
 
 /// Left on the response by [`panic_response`].
@@ -42,9 +44,10 @@ pub async fn record_errors(State(state): State<AppState>, req: Request, next: Ne
     let json = wants_json(req.uri(), req.headers());
 
     let mut res = next.run(req).await;
-    let reported = res.extensions_mut().remove::<Reported>().map(|Reported(r)| r).or_else(|| ctx.report.take());
-    if let Some(record) = reported {
-        write(&state, record).await;
+    let sink = &state.core.error_sink;
+    let reported = res.extensions_mut().remove::<Reported>().map(|Reported(e)| e).or_else(|| ctx.report.take());
+    if let Some(entry) = reported {
+        sink.send(entry, Some(ctx.client_ip));
         return res;
     }
     let status = res.status();
@@ -73,7 +76,7 @@ pub async fn record_errors(State(state): State<AppState>, req: Request, next: Ne
         method: Some(ctx.method.clone()),
         ip_address: Some(ctx.client_ip.to_string()),
     };
-    write(&state, record).await;
+    sink.send(Entry::Keep(record), Some(ctx.client_ip));
 
     if panicked.is_none() {
         return res;
@@ -83,12 +86,6 @@ pub async fn record_errors(State(state): State<AppState>, req: Request, next: Ne
         json_error(c.status, &c.error)
     } else {
         pages::internal_error(&ctx.correlation_id)
-    }
-}
-
-async fn write(state: &AppState, record: NewError) {
-    if let Err(e) = state.core.errors.record(record).await {
-        tracing::warn!(error = %chain(&e), "could not record an error");
     }
 }
 

@@ -243,6 +243,23 @@ impl TestApp {
         redis::cmd("TTL").arg(key).query_async(&mut conn).await.expect("TTL")
     }
 
+    /// Today's `error:count:…` for a type, once it reaches `at_least` (the
+    /// error log is written in the background), or what it is after 2 s.
+    pub async fn error_count(&self, kind: &str, at_least: u64) -> u64 {
+        let today = chrono::Utc::now().format("%Y-%m-%d");
+        let key = format!("error:count:keyhold-test:{kind}:{today}");
+        let mut n = 0;
+        for _ in 0..100 {
+            let mut conn = self.redis().await;
+            n = redis::cmd("GET").arg(&key).query_async::<Option<u64>>(&mut conn).await.expect("GET").unwrap_or(0);
+            if n >= at_least {
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+        n
+    }
+
     pub async fn hgetall(&self, key: &str) -> HashMap<String, String> {
         let mut conn = self.redis().await;
         redis::cmd("HGETALL").arg(key).query_async(&mut conn).await.expect("HGETALL")

@@ -1,5 +1,6 @@
 //! Integration tests: the real server against a real Redis, over HTTP.
 
+mod abuse;
 mod concurrency;
 mod error_log;
 mod health;

@@ -1,0 +1,142 @@
+//! Ways to lock people out or fill Redis: login throttles, client addresses
+//! behind proxies, input that becomes part of a key, and floods of bad
+//! requests.
+
+use crate::helpers::{TestApp, create_account, spawn_app, spawn_app_with};
+use futures::StreamExt;
+use std::time::Duration;
+
+const EMAIL: &str = "ann@example.com";
+const PASSWORD: &str = "correct horse battery staple";
+
+/// A login through the API, from `client` as a trusted proxy reports it.
+async fn login_from(app: &TestApp, client: &str, identifier: &str, password: &str) -> u16 {
+    app.client
+        .post(app.url("/api/auth/token"))
+        .header("x-forwarded-for", client)
+        .json(&serde_json::json!({"identifier": identifier, "password": password}))
+        .send()
+        .await
+        .expect("POST")
+        .status()
+        .as_u16()
+}
+
+#[tokio::test]
+async fn an_address_typed_as_a_username_does_not_lock_that_address() {
+    let app = spawn_app_with(&[("TRUSTED_PROXIES", "127.0.0.1"), ("LOGIN_FAIL_LIMIT_ACCOUNT", "3")]).await;
+    create_account(&app, EMAIL, "ann").await;
+    // A stranger types the victim's address as a name until that name is refused.
+    for _ in 0..3 {
+        assert_eq!(login_from(&app, "10.0.0.1", "10.0.0.2", "wrong password").await, 401);
+    }
+    assert_eq!(login_from(&app, "10.0.0.1", "10.0.0.2", "wrong password").await, 429);
+    // The owner of 10.0.0.2 still signs in.
+    assert_eq!(login_from(&app, "10.0.0.2", EMAIL, PASSWORD).await, 200);
+}
+
+#[tokio::test]
+async fn a_refused_client_that_keeps_hammering_cannot_extend_the_lockout() {
+    let app = spawn_app_with(&[("LOGIN_FAIL_LIMIT_ACCOUNT", "3"), ("LOGIN_FAIL_WINDOW", "2")]).await;
+    create_account(&app, EMAIL, "ann").await;
+    for _ in 0..3 {
+        assert_eq!(login_from(&app, "", "ann", "wrong password").await, 401);
+    }
+    // Refused attempts are not counted: hammering for the rest of the window
+    // neither raises the count nor pushes the end of the lockout out.
+    let started = std::time::Instant::now();
+    while started.elapsed() < Duration::from_millis(1500) {
+        assert_eq!(login_from(&app, "", "ann", "wrong password").await, 429);
+    }
+    let mut conn = app.redis().await;
+    let count: Option<u64> = redis::cmd("GET")
+        .arg(app.keys("login_fail:account:*").await.first().expect("the account's counter"))
+        .query_async(&mut conn)
+        .await
+        .unwrap();
+    assert_eq!(count, Some(3), "refused attempts were not counted");
+    tokio::time::sleep(Duration::from_millis(800)).await;
+    assert_eq!(login_from(&app, "", EMAIL, PASSWORD).await, 200, "the lockout ended with its window");
+}
+
+#[tokio::test]
+async fn forwarded_addresses_count_only_behind_a_trusted_proxy() {
+    // Without a trusted proxy, a forged header changes nothing: every attempt
+    // counts against the connection's own address.
+    let app = spawn_app_with(&[("LOGIN_FAIL_LIMIT_IP", "2"), ("LOGIN_FAIL_LIMIT_ACCOUNT", "100")]).await;
+    assert_eq!(login_from(&app, "10.9.0.1", "nobody1", "wrong password").await, 401);
+    assert_eq!(login_from(&app, "10.9.0.2", "nobody2", "wrong password").await, 401);
+    assert_eq!(login_from(&app, "10.9.0.3", "nobody3", "wrong password").await, 429);
+    assert!(app.ttl("login_fail:ip:127.0.0.1").await > 0);
+    assert!(app.keys("login_fail:ip:10.9.*").await.is_empty());
+
+    // Behind a trusted proxy, each client counts on its own.
+    let app = spawn_app_with(&[
+        ("LOGIN_FAIL_LIMIT_IP", "2"),
+        ("LOGIN_FAIL_LIMIT_ACCOUNT", "100"),
+        ("TRUSTED_PROXIES", "127.0.0.0/8"),
+    ])
+    .await;
+    for client in ["10.9.0.1", "10.9.0.2", "10.9.0.3"] {
+        assert_eq!(login_from(&app, client, "nobody", "wrong password").await, 401, "{client}");
+    }
+    assert_eq!(app.keys("login_fail:ip:10.9.*").await.len(), 3);
+    assert_eq!(app.keys("login_fail:ip:127.*").await.len(), 0);
+}
+
+#[tokio::test]
+async fn a_huge_identifier_makes_no_huge_key() {
+    let app = spawn_app().await;
+    let huge = "x".repeat(10 * 1024);
+    assert_eq!(login_from(&app, "", &huge, "wrong password").await, 401);
+    let huge_email = format!("{}@example.com", "y".repeat(10 * 1024));
+    assert_eq!(login_from(&app, "", &huge_email, "wrong password").await, 401);
+    for key in app.keys("*").await {
+        assert!(key.len() <= 128, "a key of {} bytes: {}…", key.len(), &key[..40]);
+    }
+}
+
+#[tokio::test]
+async fn ten_thousand_bad_requests_leave_a_bounded_error_log() {
+    let app = spawn_app().await;
+    let url = app.url("/api/auth/token");
+    let sent = futures::stream::iter(0..10_000)
+        .map(|i| {
+            let client = app.client.clone();
+            let url = url.clone();
+            async move {
+                // Malformed, wrong and refused: every kind of anonymous 4xx.
+                let body = match i % 3 {
+                    0 => serde_json::json!({"identifier": "", "password": ""}),
+                    1 => serde_json::json!({"identifier": "ghost", "password": "wrong password"}),
+                    _ => serde_json::json!({"refresh_token": "garbage"}),
+                };
+                let path = if i % 3 == 2 { url.replace("/token", "/refresh") } else { url.clone() };
+                client.post(path).json(&body).send().await.map(|r| r.status().as_u16()).unwrap_or(0)
+            }
+        })
+        .buffer_unordered(32)
+        .collect::<Vec<u16>>()
+        .await;
+    assert!(sent.iter().all(|s| (400..500).contains(s)), "only 4xx answers");
+    app.core.error_sink.flush().await;
+    let records = app.keys("error:keyhold-test:*").await.into_iter().filter(|k| !k.contains(":count:")).count();
+    assert_eq!(records, 0, "expected failures keep no record and no index");
+    assert!(app.error_count("validation", 1).await + app.error_count("auth", 1).await > 0, "but they are counted");
+}
+
+#[tokio::test]
+async fn records_from_one_client_are_capped() {
+    use axum::routing::get;
+    async fn boom() -> &'static str {
+        panic!("boom")
+    }
+    let app = crate::helpers::spawn_app_full(&[], axum::Router::new().route("/test/panic", get(boom))).await;
+    for _ in 0..(keyhold::error_sink::RECORDS_PER_CLIENT_HOUR + 20) {
+        assert_eq!(app.client.get(app.url("/test/panic")).send().await.unwrap().status(), 500);
+    }
+    app.core.error_sink.flush().await;
+    let kept = app.keys("error:keyhold-test:internal:*").await.len() as u64;
+    assert_eq!(kept, keyhold::error_sink::RECORDS_PER_CLIENT_HOUR, "the rest are counted");
+    assert_eq!(app.error_count("internal", kept + 20).await, kept + 20);
+}
