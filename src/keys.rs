@@ -158,6 +158,12 @@ fn digest(input: &str) -> String {
     Sha256::digest(input.as_bytes()).iter().take(16).map(|b| format!("{b:02x}")).collect()
 }
 
+/// `email_confirmation:{token}`: HASH `user_id email`; confirms the address
+/// of an account registered by SMS.
+pub fn email_confirmation(token: &str) -> String {
+    format!("email_confirmation:{token}")
+}
+
 /// `error_cap:{ip_addr}`: error records kept for one client this hour.
 pub fn error_cap(ip: IpAddr) -> String {
     format!("error_cap:{ip}")

@@ -17,7 +17,9 @@ use leptos::prelude::*;
 use leptos_meta::{MetaTags, Stylesheet, Title, provide_meta_context};
 use leptos_router::components::{Route, Router, Routes};
 use leptos_router::{SsrMode, path};
-use pages::{change_password::ChangePasswordPage, forgot_password::ForgotPasswordPage};
+use pages::{
+    change_password::ChangePasswordPage, confirm_email::ConfirmEmailPage, forgot_password::ForgotPasswordPage,
+};
 use pages::{home::HomePage, login::LoginPage, not_found::NotFound, profile::ProfilePage};
 use pages::{
     register::RegisterPage, reset_password::ResetPasswordPage, verify::VerifyPage, verify_link::VerifyLinkPage,
@@ -66,6 +68,7 @@ pub fn App() -> impl IntoView {
                     <Route path=path!("/register") view=RegisterPage ssr=SsrMode::Async />
                     <Route path=path!("/verify") view=VerifyPage ssr=SsrMode::Async />
                     <Route path=path!("/verify/link") view=VerifyLinkPage ssr=SsrMode::Async />
+                    <Route path=path!("/confirm-email") view=ConfirmEmailPage ssr=SsrMode::Async />
                     <Route path=path!("/login") view=LoginPage ssr=SsrMode::Async />
                     <Route path=path!("/profile") view=ProfilePage ssr=SsrMode::Async />
                     <Route path=path!("/forgot-password") view=ForgotPasswordPage ssr=SsrMode::Async />

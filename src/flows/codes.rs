@@ -29,6 +29,7 @@ pub(crate) fn request<'a>(
         candidate_ttl: s.ttl.user_candidate,
         cooldown: s.limits.resend_cooldown,
         max_sends: s.limits.code_sends,
+        attempt: None,
     }
 }
 
@@ -42,10 +43,20 @@ pub(crate) async fn throttle_requests(core: &Core, ip: IpAddr) -> Result<(), Flo
     }
 }
 
-/// The code of an issued request, or the reason there is none.
-pub(crate) fn issued(outcome: IssueOutcome) -> Result<String, FlowError> {
+/// A code that is now live, and what came with it.
+pub(crate) struct Issued {
+    pub code: String,
+    /// A registration's live code (maybe another attempt's) died for it.
+    pub replaced: bool,
+    /// The phone of a resent registration.
+    pub phone: Option<crate::domain::Phone>,
+}
+
+/// The issued code, or the reason there is none.
+pub(crate) fn issued(outcome: IssueOutcome) -> Result<Issued, FlowError> {
     match outcome {
-        IssueOutcome::Issued { code, .. } => Ok(code),
+        IssueOutcome::Issued { code, replaced, phone, .. } => Ok(Issued { code, replaced, phone }),
+        IssueOutcome::OtherAttempt => Err(FlowError::OtherAttempt),
         IssueOutcome::Cooldown { retry_after } | IssueOutcome::TooManySends { retry_after } => {
             Err(FlowError::Throttled { retry_after })
         }
@@ -121,12 +132,19 @@ pub struct PendingStatus {
     pub expires_in: u64,
 }
 
+impl PendingStatus {
+    /// Nothing to enter: no live code (or none this client may know of).
+    pub fn none() -> Self {
+        Self { live: false, resend_in: 0, sends_left: 0, attempts_left: 0, expires_in: 0 }
+    }
+}
+
 pub async fn status(core: &Core, purpose: Purpose, email: &str) -> Result<PendingStatus, FlowError> {
     let email = parse_email(email)?;
     let guard = pending::guard(&core.redis, purpose, &email).await?;
     let limits = &core.settings.limits;
     Ok(match guard {
-        None => PendingStatus { live: false, resend_in: 0, sends_left: 0, attempts_left: 0, expires_in: 0 },
+        None => PendingStatus::none(),
         Some(g) => {
             let since_ms = (chrono::Utc::now().timestamp_millis() - g.sent_at).max(0) as u64;
             PendingStatus {

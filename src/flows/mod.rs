@@ -129,6 +129,10 @@ pub enum FlowError {
     CodeExpired,
     #[error("the signed-in account no longer exists")]
     AccountGone,
+    /// The live registration for this address was started by another
+    /// browser (perhaps someone else's attempt): this session cannot finish it.
+    #[error("the registration belongs to another attempt")]
+    OtherAttempt,
     #[error("an account with this email or username already exists")]
     AccountExists,
     #[error("too many requests")]

@@ -28,7 +28,7 @@ pub async fn forgot(core: &Core, email: &str, ip: IpAddr) -> Result<CodeIssued, 
     let purpose = Purpose::ForgotPassword;
     let account = accounts::find_id(&core.redis, &LoginName::Email(email.clone())).await?;
     let request = codes::request(core, purpose, &email, DeliveryMethod::Email, Issue::Start);
-    let code = codes::issued(pending::issue_code(&core.redis, request).await?)?;
+    let code = codes::issued(pending::issue_code(&core.redis, request).await?)?.code;
     let message = account.map(|_| {
         let mut url = core.settings.app_url.clone();
         url.set_path("/reset-password");
@@ -75,6 +75,13 @@ pub async fn reset(
 /// login) and sends a `change_password` code to the account's address.
 pub async fn send_change_code(core: &Core, id: Uuid, current: &str, ip: IpAddr) -> Result<CodeIssued, FlowError> {
     let account = accounts::get(&core.redis, id).await?.ok_or(FlowError::AccountGone)?;
+    if !account.email_verified {
+        // The code would go to an address nobody proved.
+        return Err(FlowError::Invalid(FieldErrors::single(
+            "current_password",
+            "Confirm your email address first: we sent you a link when you registered.",
+        )));
+    }
     match login::check_password(core, account.email.as_str(), current, ip).await {
         Ok(_) => {}
         Err(FlowError::InvalidCredentials) => {
@@ -90,7 +97,7 @@ pub async fn send_change_code(core: &Core, id: Uuid, current: &str, ip: IpAddr) 
     }
     let purpose = Purpose::ChangePassword;
     let request = codes::request(core, purpose, &account.email, DeliveryMethod::Email, Issue::Start);
-    let code = codes::issued(pending::issue_code(&core.redis, request).await?)?;
+    let code = codes::issued(pending::issue_code(&core.redis, request).await?)?.code;
     let message = templates::password_change_code(&account.email, &code, core.settings.ttl.verification);
     codes::deliver(core, purpose, &account.email, &code, Some(Message::Email(message))).await?;
     Ok(CodeIssued { expires_in_minutes: core.settings.ttl.verification.div_ceil(60) })

@@ -6,10 +6,12 @@ use super::{Core, FieldErrors, FlowError};
 use crate::domain::{
     Address, DeliveryMethod, Email, Password, PersonName, Phone, Preferences, Purpose, Role, Username, VerificationCode,
 };
+use crate::error_sink::Entry;
 use crate::notify::{Message, templates};
 use crate::passwords;
 use crate::store::accounts;
-use crate::store::pending::{self, Candidate, CompleteOutcome, Issue, NewAccount, Registration};
+use crate::store::error_log::{ErrorKind, NewError};
+use crate::store::pending::{self, Candidate, CompleteOutcome, Confirmation, Issue, NewAccount, Registration};
 use std::net::IpAddr;
 use subtle::ConstantTimeEq;
 use uuid::Uuid;
@@ -48,6 +50,9 @@ pub struct CodeSent {
     pub email: Email,
     pub method: DeliveryMethod,
     pub expires_in_minutes: u64,
+    /// The secret of this attempt: the browser session that started it keeps
+    /// it, and only with it can the code be entered or resent on the pages.
+    pub attempt: String,
 }
 
 struct Parsed {
@@ -103,8 +108,11 @@ fn parse(input: &RegistrationInput, password_raw: &str) -> Result<(Parsed, Passw
 }
 
 /// Checks the form, stores the pending registration and sends the code.
-/// An address that already has an account gets the same answer; its owner
-/// gets a warning email instead of a code.
+/// By email, an address that already has an account gets the same answer;
+/// its owner gets a warning email instead of a code. By SMS the code always
+/// goes to the phone: an SMS registration proves only the phone, and its
+/// address stays unverified until confirmed, so whether the address is
+/// taken changes nothing a registrant can see.
 pub async fn start(core: &Core, input: RegistrationInput, ip: IpAddr) -> Result<CodeSent, FlowError> {
     let (parsed, password) = parse(&input, &input.password)?;
     codes::throttle_requests(core, ip).await?;
@@ -128,6 +136,7 @@ pub async fn start(core: &Core, input: RegistrationInput, ip: IpAddr) -> Result<
         password_hash: password_hash.clone(),
         preferences: parsed.preferences,
         address: parsed.address,
+        attempt: passwords::random_token(32),
     };
     let candidate = Candidate {
         username,
@@ -138,20 +147,22 @@ pub async fn start(core: &Core, input: RegistrationInput, ip: IpAddr) -> Result<
     };
     let issue = Issue::Register(&registration, &candidate);
     let request = codes::request(core, PURPOSE, &parsed.email, parsed.method, issue);
-    let code = codes::issued(pending::issue_code(&core.redis, request).await?)?;
+    let issued = codes::issued(pending::issue_code(&core.redis, request).await?)?;
     let delivery = Delivery {
         email: &parsed.email,
         method: parsed.method,
         phone: parsed.phone.as_ref(),
         token: &candidate.validation_token,
-        email_taken,
-        code: &code,
+        email_taken: email_taken && parsed.method == DeliveryMethod::Email,
+        replaced: issued.replaced,
+        code: &issued.code,
     };
-    send(core, delivery).await
+    send(core, delivery, registration.attempt).await
 }
 
 /// Sends a fresh code for a registration in progress; the old one dies.
-pub async fn resend(core: &Core, email: &str, ip: IpAddr) -> Result<CodeSent, FlowError> {
+/// `attempt`: the one the caller's session started (`None` from the API).
+pub async fn resend(core: &Core, email: &str, ip: IpAddr, attempt: Option<&str>) -> Result<CodeSent, FlowError> {
     let email = codes::parse_email(email)?;
     codes::throttle_requests(core, ip).await?;
     let (guard, candidate) = pending::registration_state(&core.redis, &email).await?;
@@ -159,19 +170,27 @@ pub async fn resend(core: &Core, email: &str, ip: IpAddr) -> Result<CodeSent, Fl
         return Err(FlowError::CodeExpired);
     };
     let method = guard.method.unwrap_or(DeliveryMethod::Email);
-    let phone = pending::registration_phone(&core.redis, &email, &guard.code).await?;
-    let email_taken = accounts::find_id(&core.redis, &accounts::LoginName::Email(email.clone())).await?.is_some();
-    let request = codes::request(core, PURPOSE, &email, method, Issue::Resend);
-    let code = codes::issued(pending::issue_code(&core.redis, request).await?)?;
+    let email_taken = method == DeliveryMethod::Email
+        && accounts::find_id(&core.redis, &accounts::LoginName::Email(email.clone())).await?.is_some();
+    let mut request = codes::request(core, PURPOSE, &email, method, Issue::Resend);
+    request.attempt = bound(attempt);
+    let issued = codes::issued(pending::issue_code(&core.redis, request).await?)?;
     let delivery = Delivery {
         email: &email,
         method,
-        phone: phone.as_ref(),
+        phone: issued.phone.as_ref(),
         token: &candidate.validation_token,
         email_taken,
-        code: &code,
+        replaced: false,
+        code: &issued.code,
     };
-    send(core, delivery).await
+    send(core, delivery, attempt.unwrap_or_default().to_owned()).await
+}
+
+/// The attempt a script must check: `None` (the API, the emailed link)
+/// checks none; a page whose session started none must match nothing.
+fn bound(attempt: Option<&str>) -> Option<&str> {
+    attempt.map(|a| if a.is_empty() { "-" } else { a })
 }
 
 /// One code on its way: where it goes and what the message must carry.
@@ -183,11 +202,13 @@ struct Delivery<'a> {
     token: &'a str,
     /// The address already has an account: its owner gets a warning instead.
     email_taken: bool,
+    /// This code replaced another attempt's live code: the mail says so.
+    replaced: bool,
     code: &'a str,
 }
 
 /// Sends the code (or, to an address that already has an account, a warning).
-async fn send(core: &Core, d: Delivery<'_>) -> Result<CodeSent, FlowError> {
+async fn send(core: &Core, d: Delivery<'_>, attempt: String) -> Result<CodeSent, FlowError> {
     let s = &core.settings;
     let message = if d.email_taken {
         let mut login = s.app_url.clone();
@@ -200,12 +221,17 @@ async fn send(core: &Core, d: Delivery<'_>) -> Result<CodeSent, FlowError> {
             }
             _ => {
                 let link = templates::magic_link(&s.app_url, d.email, d.token);
-                Message::Email(templates::registration_code(d.email, d.code, &link, s.ttl.verification))
+                Message::Email(templates::registration_code(d.email, d.code, &link, s.ttl.verification, d.replaced))
             }
         }
     };
     codes::deliver(core, PURPOSE, d.email, d.code, Some(message)).await?;
-    Ok(CodeSent { email: d.email.clone(), method: d.method, expires_in_minutes: s.ttl.verification.div_ceil(60) })
+    Ok(CodeSent {
+        email: d.email.clone(),
+        method: d.method,
+        expires_in_minutes: s.ttl.verification.div_ceil(60),
+        attempt,
+    })
 }
 
 /// `base`, or `base` with the first free numeric suffix among a few random ones.
@@ -234,8 +260,10 @@ enum Checked<'a> {
     Token(&'a str),
 }
 
-/// Verifies the proof and creates the account; returns its id.
-pub async fn complete(core: &Core, email: &str, proof: Proof<'_>) -> Result<Uuid, FlowError> {
+/// Verifies the proof and creates the account; returns its id. `attempt`:
+/// the one the caller's session started; a code typed on the pages must
+/// belong to it (`None`: not bound, as the API and the emailed link).
+pub async fn complete(core: &Core, email: &str, proof: Proof<'_>, attempt: Option<&str>) -> Result<Uuid, FlowError> {
     let mut errors = FieldErrors::default();
     let email = errors.check("email", Email::parse(email));
     let proof = match proof {
@@ -270,9 +298,16 @@ pub async fn complete(core: &Core, email: &str, proof: Proof<'_>) -> Result<Uuid
             user_id,
             now: &now,
             max_attempts: core.settings.limits.code_attempts,
+            attempt: bound(attempt),
+            by_link: matches!(proof, Checked::Token(_)),
         };
         match pending::complete_registration(&core.redis, new_account).await? {
-            CompleteOutcome::Created => return Ok(user_id),
+            CompleteOutcome::Created { email_proven: true } => return Ok(user_id),
+            CompleteOutcome::Created { email_proven: false } => {
+                ask_to_confirm(core, user_id, &email).await;
+                return Ok(user_id);
+            }
+            CompleteOutcome::OtherAttempt => return Err(FlowError::OtherAttempt),
             CompleteOutcome::Taken => return Err(FlowError::AccountExists),
             CompleteOutcome::Exhausted => return Err(FlowError::CodeExhausted),
             CompleteOutcome::Expired => return Err(FlowError::CodeExpired),
@@ -280,4 +315,53 @@ pub async fn complete(core: &Core, email: &str, proof: Proof<'_>) -> Result<Uuid
         }
     }
     Err(FlowError::CodeExpired)
+}
+
+/// Sends an account registered by SMS a link that confirms its address.
+/// A failure leaves the account as it is (it can ask again from the profile
+/// later) and is kept in the error log.
+async fn ask_to_confirm(core: &Core, user_id: Uuid, email: &Email) {
+    let token = passwords::random_token(32);
+    let ttl = core.settings.ttl.user_candidate;
+    let stored = pending::store_email_confirmation(&core.redis, &token, user_id, email, ttl).await;
+    let result = match stored {
+        Ok(()) => {
+            let mut link = core.settings.app_url.clone();
+            link.set_path("/confirm-email");
+            link.query_pairs_mut().clear().append_pair("token", &token);
+            let message = templates::confirm_email(email, link.as_str(), ttl);
+            core.notifier.send(Message::Email(message)).await.map_err(FlowError::DeliveryFailed)
+        }
+        Err(e) => Err(e.into()),
+    };
+    if let Err(err) = result {
+        tracing::error!(error = %err, "the address confirmation could not be sent");
+        let record = NewError::new(ErrorKind::Email, "an address confirmation could not be sent").with_chain(&err);
+        core.error_sink.send(Entry::Keep(record), None);
+    }
+}
+
+/// Confirms an account's address with the emailed token; returns the account.
+pub async fn confirm_email(core: &Core, token: &str) -> Result<Uuid, FlowError> {
+    let plausible = (1..=64).contains(&token.len()) && token.bytes().all(|b| b.is_ascii_alphanumeric());
+    if !plausible {
+        return Err(FlowError::Invalid(FieldErrors::single("token", "This link is not valid.")));
+    }
+    match pending::confirm_email(&core.redis, token).await? {
+        Confirmation::Confirmed(id) => Ok(id),
+        Confirmation::Taken => Err(FlowError::AccountExists),
+        Confirmation::Expired => Err(FlowError::CodeExpired),
+    }
+}
+
+/// What the verify page may show: only the browser session that started
+/// the live registration learns anything about it.
+pub async fn status(core: &Core, email: &str, attempt: Option<&str>) -> Result<codes::PendingStatus, FlowError> {
+    let owned = match (codes::parse_email(email), attempt) {
+        (Ok(parsed), Some(attempt)) if !attempt.is_empty() => pending::registration_attempt(&core.redis, &parsed)
+            .await?
+            .is_some_and(|live| bool::from(live.as_bytes().ct_eq(attempt.as_bytes()))),
+        _ => false,
+    };
+    if owned { codes::status(core, PURPOSE, email).await } else { Ok(codes::PendingStatus::none()) }
 }

@@ -28,24 +28,62 @@ fn html_page(body: &str) -> String {
     )
 }
 
-pub fn registration_code(to: &Email, code: &str, link: &str, ttl_secs: u64) -> EmailMessage {
+/// The code and magic link of a registration. `another_attempt`: this
+/// registration replaced one already under way for the address, which may
+/// have been someone else's: the mail says so plainly.
+pub fn registration_code(to: &Email, code: &str, link: &str, ttl_secs: u64, another_attempt: bool) -> EmailMessage {
     let mins = minutes(ttl_secs);
     let link_html = escape_html(link);
+    let warning = if another_attempt {
+        "Note: a new registration was started for this address while another was under way. \
+         This code belongs to the new one, and codes and links from earlier emails no longer work. \
+         If you did not start a new registration just now, do not use this code or link: \
+         someone else is trying to register your address."
+    } else {
+        ""
+    };
+    let (warning_text, warning_html) = match warning {
+        "" => (String::new(), String::new()),
+        w => (format!("{w}\n\n"), format!("<p style=\"padding:8px;border-left:4px solid #b45309\">{w}</p>")),
+    };
     EmailMessage {
         to: to.to_string(),
         subject: "Your Keyhold verification code".to_owned(),
         text: format!(
-            "Welcome to Keyhold!\n\nYour verification code is {code}\n\n\
+            "Welcome to Keyhold!\n\n{warning_text}Your verification code is {code}\n\n\
              Or confirm your address with this link:\n{link}\n\n\
              The code and the link expire in {mins} minutes. \
              If you did not sign up, ignore this email.\n"
         ),
         html: html_page(&format!(
-            "<h1 style=\"font-size:20px\">Welcome to Keyhold</h1>\
+            "<h1 style=\"font-size:20px\">Welcome to Keyhold</h1>{warning_html}\
              <p>Your verification code is</p>\
              <p style=\"font-size:28px;font-weight:700;letter-spacing:4px\">{code}</p>\
              <p>Or <a href=\"{link_html}\">confirm your address</a>.</p>\
              <p>The code and the link expire in {mins} minutes. If you did not sign up, ignore this email.</p>"
+        )),
+    }
+}
+
+/// Asks the owner of an address given at an SMS registration to confirm it.
+pub fn confirm_email(to: &Email, link: &str, ttl_secs: u64) -> EmailMessage {
+    let hours = ttl_secs.div_ceil(3600);
+    let link_html = escape_html(link);
+    EmailMessage {
+        to: to.to_string(),
+        subject: "Confirm your address for Keyhold".to_owned(),
+        text: format!(
+            "Someone (maybe you) created a Keyhold account by text message and gave this email address.\n\n\
+             If it was you, confirm the address with this link:\n{link}\n\n\
+             Until then the address cannot be used to log in or to reset the password. \
+             The link expires in {hours} hours. If it was not you, ignore this email: \
+             the address stays yours.\n"
+        ),
+        html: html_page(&format!(
+            "<p>Someone (maybe you) created a Keyhold account by text message and gave this email address.</p>\
+             <p>If it was you, <a href=\"{link_html}\">confirm the address</a>.</p>\
+             <p>Until then the address cannot be used to log in or to reset the password. The link expires \
+             in {hours} hours. If it was not you, ignore this email: the address stays yours.</p>"
         )),
     }
 }
@@ -133,7 +171,7 @@ mod tests {
     #[test]
     fn code_email_carries_code_link_and_expiry() {
         let email = Email::parse("a@example.com").unwrap();
-        let m = registration_code(&email, "123456", "http://x/verify/link?a=1&b=2", 600);
+        let m = registration_code(&email, "123456", "http://x/verify/link?a=1&b=2", 600, false);
         assert!(m.text.contains("123456") && m.text.contains("10 minutes"));
         assert!(m.html.contains("http://x/verify/link?a=1&amp;b=2"));
     }

@@ -64,6 +64,10 @@ pub struct Account {
     pub phone: Option<Phone>,
     pub role: Role,
     pub password_hash: String,
+    /// Whether the address was proven (by a code or link sent to it). An
+    /// SMS registration's address is not until its owner confirms it; until
+    /// then it holds no `account:email:…` index.
+    pub email_verified: bool,
     /// Bumped when every session must end (password change or reset).
     pub session_epoch: u64,
     pub preferences: Preferences,
@@ -138,6 +142,7 @@ impl Account {
             phone: optional(take("phone"), Phone::parse).map_err(|_| bad("phone"))?,
             role: take("role").and_then(|s| Role::parse(&s).ok()).ok_or_else(|| bad("role"))?,
             password_hash: take("password_hash").ok_or_else(|| bad("password_hash"))?,
+            email_verified: take("email_verified").is_none_or(|v| v != "0"),
             session_epoch: take("session_epoch").and_then(|s| s.parse().ok()).unwrap_or(0),
             preferences: take("preferences").map(|p| Preferences::from_stored(&p)).unwrap_or_default(),
             address: optional(take("address"), Address::parse).map_err(|_| bad("address"))?,

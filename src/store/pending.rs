@@ -126,6 +126,9 @@ pub struct Registration {
     pub password_hash: String,
     pub preferences: Option<Preferences>,
     pub address: Option<Address>,
+    /// The attempt this data belongs to: a secret the browser session that
+    /// sent the form keeps, so that only it can complete or resend.
+    pub attempt: String,
 }
 
 impl fmt::Debug for Registration {
@@ -140,6 +143,7 @@ impl Registration {
             ("name", self.name.to_string()),
             ("email", self.email.to_string()),
             ("password", self.password_hash.clone()),
+            ("attempt", self.attempt.clone()),
         ];
         if let Some(phone) = &self.phone {
             fields.push(("phone", phone.to_string()));
@@ -177,12 +181,18 @@ pub struct IssueRequest<'a> {
     /// Seconds between two sends.
     pub cooldown: u64,
     pub max_sends: u32,
+    /// For a resend: the attempt the caller owns (`None`: not bound to one).
+    pub attempt: Option<&'a str>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum IssueOutcome {
-    /// A new code is live; deliver it.
-    Issued { code: String, sends: u32 },
+    /// A new code is live; deliver it. `replaced`: a registration's live code
+    /// (maybe someone else's attempt) died for it. `phone`: the number of a
+    /// resent registration.
+    Issued { code: String, sends: u32, replaced: bool, phone: Option<Phone> },
+    /// The live registration belongs to another attempt (another browser).
+    OtherAttempt,
     /// Too soon after the last send.
     Cooldown { retry_after: u64 },
     /// Every send of this window is used.
@@ -222,12 +232,12 @@ pub async fn registration_state(
     Ok((Guard::from_hash(&g, ttl, failures), Candidate::from_hash(&candidate_key, &c)?))
 }
 
-/// The phone of the registration behind the live code, for a resend by SMS.
-pub async fn registration_phone(conn: &ConnectionManager, email: &Email, code: &str) -> StoreResult<Option<Phone>> {
-    let key = keys::registration(email, code);
+/// The attempt behind the live registration code, if there is one.
+pub async fn registration_attempt(conn: &ConnectionManager, email: &Email) -> StoreResult<Option<String>> {
     let mut conn = conn.clone();
-    let phone: Option<String> = conn.hget(&key, "phone").await?;
-    phone.map(|p| Phone::parse(&p).map_err(|e| StoreError::corrupt(&key, e.to_string()))).transpose()
+    let code: Option<String> = conn.hget(keys::verification_guard(Purpose::FinishRegistration, email), "code").await?;
+    let Some(code) = code else { return Ok(None) };
+    Ok(conn.hget(keys::registration(email, &code), "attempt").await?)
 }
 
 /// Issues a fresh code (killing the live one) within the cooldown and send
@@ -270,17 +280,28 @@ pub async fn issue_code(conn: &ConnectionManager, req: IssueRequest<'_>) -> Stor
             .arg(req.ttl)
             .arg(req.candidate_ttl)
             .arg(if matches!(req.issue, Issue::Resend) { "resend" } else { "start" })
-            .arg(if carries_registration { "1" } else { "0" });
+            .arg(if carries_registration { "1" } else { "0" })
+            .arg(req.attempt.unwrap_or_default());
         for list in [&verification, &registration, &candidate] {
             invocation.arg(list.len());
             for (field, value) in list.iter() {
                 invocation.arg(*field).arg(value);
             }
         }
-        let reply: (String, i64) = invocation.invoke_async(&mut conn).await?;
+        let (status, n, replaced, phone): (String, i64, String, String) = invocation.invoke_async(&mut conn).await?;
+        let phone = match phone.as_str() {
+            "" => None,
+            p => Some(Phone::parse(p).map_err(|e| StoreError::corrupt(&guard_key, e.to_string()))?),
+        };
         // `None`: the guard changed since we read it; read it again.
-        let outcome = super::script_outcome("issue_code", reply, |status, n| match status {
-            "ok" => Some(Some(IssueOutcome::Issued { code: code.to_owned(), sends: n as u32 })),
+        let outcome = super::script_outcome("issue_code", (status, n), |status, n| match status {
+            "ok" => Some(Some(IssueOutcome::Issued {
+                code: code.to_owned(),
+                sends: n as u32,
+                replaced: replaced == "1",
+                phone: phone.clone(),
+            })),
+            "other_attempt" => Some(Some(IssueOutcome::OtherAttempt)),
             "cooldown" => Some(Some(IssueOutcome::Cooldown { retry_after: n.max(1) as u64 })),
             "too_many" => Some(Some(IssueOutcome::TooManySends { retry_after: n.max(1) as u64 })),
             "expired" => Some(Some(IssueOutcome::Expired)),
@@ -336,7 +357,13 @@ pub async fn fail_attempt(
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum CompleteOutcome {
-    Created,
+    /// `email_proven`: false for an SMS registration, whose address awaits
+    /// confirmation.
+    Created {
+        email_proven: bool,
+    },
+    /// The live registration belongs to another attempt (another browser).
+    OtherAttempt,
     /// The email or the username was claimed first by someone else.
     Taken,
     Exhausted,
@@ -354,6 +381,10 @@ pub struct NewAccount<'a> {
     /// RFC 3339.
     pub now: &'a str,
     pub max_attempts: u32,
+    /// The attempt the caller owns (`None`: not bound to one, as the API).
+    pub attempt: Option<&'a str>,
+    /// Proven by the emailed link rather than a code.
+    pub by_link: bool,
 }
 
 /// Spends the registration code and creates `account:{user_id}` with both
@@ -374,10 +405,13 @@ pub async fn complete_registration(conn: &ConnectionManager, new: NewAccount<'_>
         .arg(new.user_id.to_string())
         .arg(new.now)
         .arg(new.max_attempts)
+        .arg(new.attempt.unwrap_or_default())
+        .arg(if new.by_link { "link" } else { "code" })
         .invoke_async(&mut conn)
         .await?;
-    super::script_outcome("complete_registration", reply, |status, _| match status {
-        "created" => Some(CompleteOutcome::Created),
+    super::script_outcome("complete_registration", reply, |status, n| match status {
+        "created" => Some(CompleteOutcome::Created { email_proven: n == 1 }),
+        "other_attempt" => Some(CompleteOutcome::OtherAttempt),
         "taken" => Some(CompleteOutcome::Taken),
         "exhausted" => Some(CompleteOutcome::Exhausted),
         "expired" => Some(CompleteOutcome::Expired),
@@ -442,4 +476,67 @@ pub async fn discard(conn: &ConnectionManager, purpose: Purpose, email: &Email, 
     }
     let _: () = conn.del(keys_to_delete).await?;
     Ok(())
+}
+
+static CONFIRM_EMAIL: LazyLock<Script> = LazyLock::new(|| Script::new(include_str!("lua/confirm_email.lua")));
+
+/// What confirming an address found.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Confirmation {
+    Confirmed(Uuid),
+    /// Another account proved this address first.
+    Taken,
+    /// No such token, already used, or the account changed its address.
+    Expired,
+}
+
+/// Stores a token that confirms `email` for the account, for a day.
+pub async fn store_email_confirmation(
+    conn: &ConnectionManager,
+    token: &str,
+    user_id: Uuid,
+    email: &Email,
+    ttl: u64,
+) -> StoreResult<()> {
+    let key = keys::email_confirmation(token);
+    let mut conn = conn.clone();
+    redis::pipe()
+        .atomic()
+        .hset_multiple(&key, &[("user_id", user_id.to_string()), ("email", email.to_string())])
+        .ignore()
+        .expire(&key, ttl as i64)
+        .ignore()
+        .exec_async(&mut conn)
+        .await?;
+    Ok(())
+}
+
+/// Spends a confirmation token and claims the address for its account.
+pub async fn confirm_email(conn: &ConnectionManager, token: &str) -> StoreResult<Confirmation> {
+    let key = keys::email_confirmation(token);
+    let mut conn = conn.clone();
+    let (user_id, email): (Option<String>, Option<String>) =
+        redis::pipe().hget(&key, "user_id").hget(&key, "email").query_async(&mut conn).await?;
+    let (Some(id), Some(email)) =
+        (user_id.and_then(|u| Uuid::parse_str(&u).ok()), email.and_then(|e| Email::parse(&e).ok()))
+    else {
+        return Ok(Confirmation::Expired);
+    };
+    let now = chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Micros, true);
+    let status: String = CONFIRM_EMAIL
+        .key(&key)
+        .key(keys::account(id))
+        .key(keys::account_by_email(&email))
+        .key(keys::user_cache(id))
+        .arg(id.to_string())
+        .arg(email.as_str())
+        .arg(now)
+        .invoke_async(&mut conn)
+        .await?;
+    super::script_outcome("confirm_email", (status, 0), |status, _| match status {
+        "confirmed" => Some(Confirmation::Confirmed(id)),
+        "taken" => Some(Confirmation::Taken),
+        "expired" => Some(Confirmation::Expired),
+        _ => None,
+    })
 }

@@ -34,6 +34,13 @@ pub struct CachedUser {
     pub phone: Option<String>,
     pub role: String,
     pub preferences: Option<serde_json::Value>,
+    /// False while an SMS registration's address awaits confirmation.
+    #[serde(default = "yes")]
+    pub email_verified: bool,
+}
+
+fn yes() -> bool {
+    true
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -62,6 +69,7 @@ impl CachedUser {
             phone: account.phone.as_ref().map(ToString::to_string),
             role: account.role.to_string(),
             preferences: Some(account.preferences.as_value()).filter(|_| !account.preferences.is_empty()),
+            email_verified: account.email_verified,
         }
     }
 

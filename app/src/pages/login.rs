@@ -1,5 +1,5 @@
 use crate::components::field::TextField;
-use crate::components::form::{FormAlert, echoed, form_error};
+use crate::components::form::{FormAlert, Notice, echoed, form_error};
 use crate::server_fns::Login;
 use leptos::prelude::*;
 use leptos_meta::Title;
@@ -9,12 +9,17 @@ use leptos_router::hooks::use_query_map;
 pub fn LoginPage() -> impl IntoView {
     let query = use_query_map();
     let next = move || query.read().get("next").unwrap_or_default();
+    let confirmed = Signal::derive(move || {
+        (query.read().get("confirmed").as_deref() == Some("1"))
+            .then(|| "Your address is confirmed. You can now log in with it.".to_owned())
+    });
     let action = ServerAction::<Login>::new();
     let value = action.value();
     view! {
         <Title text="Log in" />
         <section class="card narrow">
             <h1>"Log in"</h1>
+            <Notice message=confirmed />
             <FormAlert message=form_error(value) />
             <ActionForm action=action attr:class="form" attr:novalidate=true attr:data-testid="login-form">
                 <input type="hidden" name="next" value=next />

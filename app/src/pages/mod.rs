@@ -1,4 +1,5 @@
 pub mod change_password;
+pub mod confirm_email;
 pub mod forgot_password;
 pub mod home;
 pub mod login;

@@ -57,6 +57,35 @@ pub(crate) mod ssr {
         }
     }
 
+    const REGISTRATION: &str = "registration";
+
+    /// The registration attempt this browser session started.
+    #[derive(serde::Serialize, serde::Deserialize)]
+    struct Attempt {
+        email: String,
+        attempt: String,
+    }
+
+    /// Remembers in the session the attempt it just started.
+    pub async fn remember_attempt(email: &str, attempt: &str) -> Result<(), AppError> {
+        let session = auth_session().await?.session;
+        let value = Attempt { email: email.to_owned(), attempt: attempt.to_owned() };
+        match session.insert(REGISTRATION, value).await {
+            Ok(()) => Ok(()),
+            Err(e) => Err(fail(FlowError::unexpected("storing the registration in the session", e.to_string())).await),
+        }
+    }
+
+    /// The attempt this session started for `email`; empty when none (a
+    /// page then finishes no registration).
+    pub async fn attempt_for(email: &str) -> Result<String, AppError> {
+        let session = auth_session().await?.session;
+        let stored: Option<Attempt> = session.get(REGISTRATION).await.ok().flatten();
+        let same =
+            |a: &Attempt| keyhold::domain::Email::parse(&a.email).ok() == keyhold::domain::Email::parse(email).ok();
+        Ok(stored.filter(same).map(|a| a.attempt).unwrap_or_default())
+    }
+
     /// The end of a form's server function: redirect to `to` on success;
     /// on failure answer the error, with the form's values echoed back.
     pub async fn finish<T>(

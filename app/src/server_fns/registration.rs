@@ -86,7 +86,11 @@ pub async fn register(
         preferences: None,
         address: None,
     };
-    finish(registration::start(&core, input, ip).await, |sent| verify_path(&sent.email, false), echo).await
+    let result = registration::start(&core, input, ip).await;
+    if let Ok(sent) = &result {
+        super::ssr::remember_attempt(sent.email.as_str(), &sent.attempt).await?;
+    }
+    finish(result, |sent| verify_path(&sent.email, false), echo).await
 }
 
 #[server(prefix = "/fn", endpoint = "username-status")]
@@ -99,11 +103,18 @@ pub async fn check_username(username: String) -> Result<bool, AppError> {
     }
 }
 
-/// Verifies by code or magic link, then logs the new account in.
+/// Verifies by code or magic link, then logs the new account in. A code
+/// must belong to the attempt this session started; the emailed link
+/// proves the mailbox by itself.
 #[cfg(feature = "ssr")]
 async fn complete(email: String, proof: keyhold::flows::registration::Proof<'_>) -> Result<(), AppError> {
+    use keyhold::flows::registration::Proof;
     let core = crate::ssr::core()?;
-    match keyhold::flows::registration::complete(&core, &email, proof).await {
+    let attempt = match proof {
+        Proof::Code(_) => Some(super::ssr::attempt_for(&email).await?),
+        Proof::Token(_) => None,
+    };
+    match keyhold::flows::registration::complete(&core, &email, proof, attempt.as_deref()).await {
         Ok(user_id) => {
             super::ssr::log_in(&core, user_id).await?;
             leptos_axum::redirect("/profile");
@@ -127,16 +138,27 @@ pub async fn confirm_link(email: String, token: String) -> Result<(), AppError> 
 pub async fn resend_code(email: String) -> Result<(), AppError> {
     use super::ssr::{Echo, finish};
     let core = crate::ssr::core()?;
-    let result = keyhold::flows::registration::resend(&core, &email, crate::ssr::request_context().client_ip).await;
+    let attempt = super::ssr::attempt_for(&email).await?;
+    let ip = crate::ssr::request_context().client_ip;
+    let result = keyhold::flows::registration::resend(&core, &email, ip, Some(&attempt)).await;
     finish(result, |sent| verify_path(&sent.email, true), Echo::default()).await
 }
 
 #[server(prefix = "/fn", endpoint = "verification-status")]
 pub async fn verification_status(email: String) -> Result<VerifyStatus, AppError> {
     let core = crate::ssr::core()?;
-    let purpose = keyhold::domain::Purpose::FinishRegistration;
-    match keyhold::flows::codes::status(&core, purpose, &email).await {
+    let attempt = super::ssr::attempt_for(&email).await?;
+    match keyhold::flows::registration::status(&core, &email, Some(&attempt)).await {
         Ok(s) => Ok(s.into()),
         Err(e) => Err(crate::ssr::fail(e).await),
     }
+}
+
+/// Confirms the address of an account registered by SMS (the emailed link).
+#[server(prefix = "/fn", endpoint = "confirm-email")]
+pub async fn confirm_email(token: String) -> Result<(), AppError> {
+    use super::ssr::{Echo, finish};
+    let core = crate::ssr::core()?;
+    let result = keyhold::flows::registration::confirm_email(&core, &token).await;
+    finish(result, |_| "/login?confirmed=1".to_owned(), Echo::default()).await
 }

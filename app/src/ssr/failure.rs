@@ -74,6 +74,14 @@ pub fn classify(err: &FlowError, request_id: &str) -> Classified {
             Count(Auth),
             "Your account could not be found. Please log in again.".into(),
         ),
+        F::OtherAttempt => (
+            StatusCode::CONFLICT,
+            "other_attempt",
+            Count(Validation),
+            "This code belongs to a registration started somewhere else. If that was you, use the link \
+             in its email; otherwise start again here."
+                .into(),
+        ),
         F::AccountExists => (
             StatusCode::CONFLICT,
             "user_exists",
@@ -298,6 +306,7 @@ mod tests {
             (FlowError::CodeExpired, 410, "code_expired", Count(Validation)),
             (FlowError::AccountGone, 401, "account_gone", Count(Auth)),
             (FlowError::AccountExists, 409, "user_exists", Count(Validation)),
+            (FlowError::OtherAttempt, 409, "other_attempt", Count(Validation)),
             (FlowError::Throttled { retry_after: 30 }, 429, "too_many_requests", Count(Auth)),
             (FlowError::InvalidCredentials, 401, "invalid_credentials", Count(Auth)),
             (FlowError::SmsLimit { reason: "cap", retry_after: 60 }, 429, "too_many_requests", Keep(Sms)),

@@ -6,6 +6,7 @@ mod error_log;
 mod health;
 mod helpers;
 mod outage;
+mod ownership;
 mod passwords;
 mod profile;
 mod registration;

@@ -15,6 +15,22 @@ async fn send_code(app: &TestApp, email: &str, username: Option<&str>) -> reqwes
     app.post_json("/api/email/send-code", &registration_body(email, username)).await
 }
 
+/// Starts a registration on the page, as a browser does: the client's
+/// session then owns the attempt (resends and codes typed on the page).
+async fn start_on_page(app: &TestApp, email: &str, username: &str) {
+    let form = [
+        ("name", "Test User"),
+        ("username", username),
+        ("email", email),
+        ("phone", ""),
+        ("password", "correct horse battery staple"),
+        ("delivery_method", "email"),
+        ("role", "consumer"),
+    ];
+    let res = app.call_fn("register", &form).await;
+    assert!(res.status().is_success() || res.status().is_redirection(), "{}", res.text().await.unwrap());
+}
+
 async fn complete(app: &TestApp, email: &str, code: &str) -> reqwest::Response {
     app.post_json("/api/email/complete-registration", &json!({"email": email, "code": code})).await
 }
@@ -52,7 +68,8 @@ async fn send_code_answers_the_seed_body_and_writes_the_pending_keys() {
     let registration_key = format!("registration:ann@example.com:{code}");
     let registration = app.hgetall(&registration_key).await;
     let fields: HashSet<&str> = registration.keys().map(String::as_str).collect();
-    assert_eq!(fields, HashSet::from(["name", "email", "phone", "password"]));
+    assert_eq!(fields, HashSet::from(["name", "email", "phone", "password", "attempt"]));
+    assert_eq!(registration["attempt"].len(), 32, "the attempt's secret binds it to one browser session");
     assert_eq!(registration["name"], "Test User");
     assert_eq!(registration["phone"], "1234567890");
     assert!(registration["password"].starts_with("$argon2id$"), "the hash, never the password");
@@ -156,7 +173,7 @@ async fn an_expired_code_answers_410() {
 #[tokio::test]
 async fn resending_waits_for_the_cooldown_then_kills_the_old_code() {
     let app = spawn_app_with(&[("CODE_RESEND_COOLDOWN", "1")]).await;
-    send_code(&app, EMAIL, Some("ann")).await;
+    start_on_page(&app, EMAIL, "ann").await;
     let first = app.message(0).await.code();
 
     let res = app.call_fn("resend", &[("email", EMAIL)]).await;
@@ -182,7 +199,7 @@ async fn resending_waits_for_the_cooldown_then_kills_the_old_code() {
 #[tokio::test]
 async fn at_most_five_codes_are_sent_per_window() {
     let app = spawn_app_with(&[("CODE_RESEND_COOLDOWN", "0")]).await;
-    send_code(&app, EMAIL, Some("ann")).await;
+    start_on_page(&app, EMAIL, "ann").await;
     for _ in 0..4 {
         assert_eq!(app.call_fn("resend", &[("email", EMAIL)]).await.status(), 200);
     }
@@ -386,6 +403,7 @@ async fn a_failed_sms_delivery_leaves_no_keys_and_is_recorded() {
     assert_eq!(body["code"], "delivery_failed");
     assert_eq!(body["message"], "We could not send your code. Please try again.");
     assert!(app.keys("*ann@example.com*").await.is_empty(), "no pending keys left behind");
+    app.core.error_sink.flush().await;
     let recorded = app.keys("error:keyhold-test:sms:*").await;
     assert_eq!(recorded.len(), 1);
     let mut conn = app.redis().await;
@@ -401,6 +419,7 @@ async fn a_failed_email_delivery_leaves_no_keys_and_is_recorded() {
     assert_eq!(res.status(), 502);
     assert_eq!(res.json::<Value>().await.unwrap()["code"], "delivery_failed");
     assert!(app.keys("*ann@example.com*").await.is_empty());
+    app.core.error_sink.flush().await;
     assert_eq!(app.keys("error:keyhold-test:email:*").await.len(), 1);
 }
 
@@ -480,7 +499,7 @@ async fn sms_codes_land_in_the_outbox_by_default() {
 #[tokio::test]
 async fn new_codes_do_not_buy_new_guesses_beyond_the_daily_limit() {
     let app = spawn_app_with(&[("CODE_RESEND_COOLDOWN", "0"), ("CODE_MAX_DAILY_FAILURES", "6")]).await;
-    send_code(&app, EMAIL, Some("ann")).await;
+    start_on_page(&app, EMAIL, "ann").await;
     let first = app.message(0).await.code();
     for _ in 0..4 {
         assert_eq!(complete(&app, EMAIL, &wrong(&first)).await.status(), 400);
