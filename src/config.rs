@@ -136,6 +136,33 @@ pub struct Limits {
     pub login_fail_per_account: u64,
     pub login_fail_per_ip: u64,
     pub login_fail_window: u64,
+    pub sms: SmsLimits,
+}
+
+/// Caps on text messages, so nobody can pump SMS (and the bill) through
+/// Keyhold: per number whatever the email, for all numbers together, and
+/// to the countries allowed.
+#[derive(Debug, Clone)]
+pub struct SmsLimits {
+    /// `SMS_LIMIT_NUMBER_HOUR` (5) and `SMS_LIMIT_NUMBER_DAY` (10).
+    pub per_number_hour: u64,
+    pub per_number_day: u64,
+    /// `SMS_HOURLY_LIMIT` (1000): every number together.
+    pub per_hour: u64,
+    /// `SMS_ALLOWED_COUNTRIES`: calling codes (`1,44,55`); empty = all.
+    pub countries: Vec<String>,
+}
+
+impl SmsLimits {
+    /// Whether a number may be texted: with a country list, only numbers in
+    /// international form (`+…`) whose calling code is listed.
+    pub fn allows(&self, phone: &crate::domain::Phone) -> bool {
+        self.countries.is_empty()
+            || phone
+                .as_str()
+                .strip_prefix('+')
+                .is_some_and(|n| self.countries.iter().any(|c| n.starts_with(c.as_str())))
+    }
 }
 
 #[derive(Clone)]
@@ -259,6 +286,25 @@ impl Settings {
             login_fail_per_account: vars.parse_positive("LOGIN_FAIL_LIMIT_ACCOUNT", 5)?,
             login_fail_per_ip: vars.parse_positive("LOGIN_FAIL_LIMIT_IP", 50)?,
             login_fail_window: vars.parse_positive("LOGIN_FAIL_WINDOW", keys::LOGIN_FAIL_TTL)?,
+            sms: SmsLimits {
+                per_number_hour: vars.parse_positive("SMS_LIMIT_NUMBER_HOUR", 5)?,
+                per_number_day: vars.parse_positive("SMS_LIMIT_NUMBER_DAY", 10)?,
+                per_hour: vars.parse_positive("SMS_HOURLY_LIMIT", 1_000)?,
+                countries: match vars.get("SMS_ALLOWED_COUNTRIES") {
+                    Some(list) => list
+                        .split(',')
+                        .map(|c| c.trim().trim_start_matches('+'))
+                        .filter(|c| !c.is_empty())
+                        .map(|c| match c.len() <= 3 && c.bytes().all(|b| b.is_ascii_digit()) {
+                            true => Ok(c.to_owned()),
+                            false => {
+                                Err(invalid("SMS_ALLOWED_COUNTRIES", format!("has {c:?}, which is no calling code")))
+                            }
+                        })
+                        .collect::<Result<_, _>>()?,
+                    None => Vec::new(),
+                },
+            },
         };
 
         let mail = MailSettings {
@@ -416,6 +462,17 @@ mod tests {
     }
 
     #[test]
+    fn sms_countries_are_calling_codes() {
+        let s = settings(&[DEV, ("SMS_ALLOWED_COUNTRIES", "+55, 1")]).unwrap();
+        let phone = |p: &str| crate::domain::Phone::parse(p).unwrap();
+        assert!(s.limits.sms.allows(&phone("+5511987654321")));
+        assert!(s.limits.sms.allows(&phone("+1 555 000 2222")));
+        assert!(!s.limits.sms.allows(&phone("+44 20 7946 0000")));
+        assert!(!s.limits.sms.allows(&phone("11987654321")), "no calling code, no text");
+        assert!(settings(&[DEV]).unwrap().limits.sms.allows(&phone("11987654321")), "all by default");
+    }
+
+    #[test]
     fn trusted_proxies_take_cidrs_and_addresses() {
         let s = settings(&[DEV, ("TRUSTED_PROXIES", "10.0.0.0/8, 127.0.0.1,::1")]).unwrap();
         let shown: Vec<String> = s.trusted_proxies.iter().map(ToString::to_string).collect();
@@ -469,6 +526,8 @@ mod tests {
             ("ADMIN_EMAILS", "ok@example.com,nope"),
             ("SMS_PROVIDER", "pigeon"),
             ("TRUSTED_PROXIES", "10.0.0.0/8,proxy.internal"),
+            ("SMS_ALLOWED_COUNTRIES", "55,uk"),
+            ("SMS_HOURLY_LIMIT", "0"),
         ] {
             let err = settings(&[DEV, (var, value)]).unwrap_err();
             assert_eq!(err.var, var, "{var}={value}");

@@ -2,7 +2,7 @@
 //! nowhere else, with the TTL that goes with it. Key names follow the source
 //! schemas exactly (see the README's "Redis schema" table).
 
-use crate::domain::{Email, Purpose, Username};
+use crate::domain::{Email, Phone, Purpose, Username};
 use chrono::{DateTime, NaiveDate, SecondsFormat, Utc};
 use std::fmt::Display;
 use std::net::IpAddr;
@@ -162,6 +162,16 @@ fn digest(input: &str) -> String {
 /// of an account registered by SMS.
 pub fn email_confirmation(token: &str) -> String {
     format!("email_confirmation:{token}")
+}
+
+/// `sms_limit:number:{phone}:hour` and `…:day`: texts sent to one number.
+pub fn sms_limit_number(phone: &Phone, window: &str) -> String {
+    format!("sms_limit:number:{phone}:{window}")
+}
+
+/// `sms_limit:all:{YYYY-MM-DDTHH}`: texts sent to any number this hour (UTC).
+pub fn sms_limit_all(at: DateTime<Utc>) -> String {
+    format!("sms_limit:all:{}", at.format("%Y-%m-%dT%H"))
 }
 
 /// `error_cap:{ip_addr}`: error records kept for one client this hour.

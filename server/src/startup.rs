@@ -4,7 +4,7 @@
 use crate::{api, middleware};
 use axum::Router;
 use axum::extract::State;
-use axum::http::StatusCode;
+use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::post;
 use axum_login::AuthManagerLayerBuilder;
@@ -16,6 +16,7 @@ use keyhold::store::profile_cache::CacheStats;
 use keyhold_app::auth::{AuthSession, Backend};
 use keyhold_app::ssr::AppState;
 use keyhold_app::{App, shell};
+use leptos::nonce::use_nonce;
 use leptos::prelude::*;
 use leptos_axum::{AxumRouteListing, LeptosRoutes, generate_route_list};
 use std::net::SocketAddr;
@@ -41,16 +42,12 @@ pub struct Application {
 
 impl Application {
     pub async fn build(settings: Settings, leptos_options: LeptosOptions) -> anyhow::Result<Self> {
-        Self::build_with_routes(settings, leptos_options, Router::new()).await
+        Self::build_with(settings, leptos_options, Extras::default()).await
     }
 
-    /// Like [`Application::build`], with extra routes merged in (tests add a
-    /// route that panics).
-    pub async fn build_with_routes(
-        settings: Settings,
-        leptos_options: LeptosOptions,
-        extra: Router<AppState>,
-    ) -> anyhow::Result<Self> {
+    /// Like [`Application::build`], with what tests add (a route or a
+    /// middleware that panics).
+    pub async fn build_with(settings: Settings, leptos_options: LeptosOptions, extra: Extras) -> anyhow::Result<Self> {
         tracing::info!(redis = %settings.redis.display_target(), env = ?settings.env, "starting keyhold");
         let session_pool = connections::session_pool(&settings.redis)?;
         let core = Core::new(settings)?;
@@ -90,12 +87,18 @@ impl Application {
     }
 }
 
-fn router(
-    core: Core,
-    leptos_options: LeptosOptions,
-    session_pool: fred::clients::Pool,
-    extra: Router<AppState>,
-) -> Router {
+/// Routes merged into the app, and a middleware run where the session and
+/// auth layers run. Tests use them; a server has none.
+#[derive(Default)]
+pub struct Extras {
+    pub routes: Router<AppState>,
+    pub middleware: Option<ExtraMiddleware>,
+}
+
+pub type ExtraMiddleware =
+    fn(axum::extract::Request, axum::middleware::Next) -> futures::future::BoxFuture<'static, Response>;
+
+fn router(core: Core, leptos_options: LeptosOptions, session_pool: fred::clients::Pool, extra: Extras) -> Router {
     let state = AppState { core: core.clone(), leptos_options: leptos_options.clone() };
 
     let session_layer = SessionManagerLayer::new(RedisStore::new(session_pool))
@@ -111,15 +114,16 @@ fn router(
     let fallback_state = state.clone();
     let app_routes = Router::new()
         .route("/logout", post(logout))
-        .leptos_routes_with_context(&state, routes, move || provide_context(context_state.clone()), {
+        .leptos_routes_with_context(&state, routes, move || page_context(&context_state), {
             let options = leptos_options.clone();
             move || shell(options.clone())
         })
         .fallback(leptos_axum::file_and_error_handler_with_context::<AppState, _>(
-            move || provide_context(fallback_state.clone()),
+            move || page_context(&fallback_state),
             shell,
         ))
-        .merge(extra);
+        .merge(extra.routes);
+    let extra_middleware = extra.middleware.map(axum::middleware::from_fn);
 
     // Outermost first; see `middleware` for why this order.
     Router::new()
@@ -129,14 +133,28 @@ fn router(
             ServiceBuilder::new()
                 .layer(CatchPanicLayer::custom(|_| crate::pages::internal_error("")))
                 .layer(axum::middleware::from_fn_with_state(state.clone(), middleware::context::request_context))
+                .layer(axum::middleware::from_fn_with_state(state.clone(), middleware::headers::security_headers))
                 .layer(axum::middleware::from_fn_with_state(state.clone(), middleware::recorder::record_errors))
                 .layer(CatchPanicLayer::custom(middleware::recorder::panic_response))
                 .layer(axum::middleware::from_fn_with_state(state.clone(), middleware::readiness::require_redis))
                 .layer(axum::middleware::from_fn_with_state(state.clone(), middleware::origin::require_same_origin))
+                .option_layer(extra_middleware)
                 .layer(auth_layer)
                 .layer(axum::middleware::from_fn(middleware::recorder::note_user)),
         )
         .with_state(state)
+}
+
+/// What every page and server function finds in its Leptos context: the
+/// state, and the Content-Security-Policy that admits this render's
+/// hydration script by its nonce.
+fn page_context(state: &AppState) {
+    provide_context(state.clone());
+    if let (Some(nonce), Some(res)) = (use_nonce(), use_context::<leptos_axum::ResponseOptions>())
+        && let Ok(policy) = HeaderValue::from_str(&middleware::headers::page_policy(&nonce))
+    {
+        res.insert_header(header::CONTENT_SECURITY_POLICY, policy);
+    }
 }
 
 /// The app's routes, listed once per process. Listing renders the app while

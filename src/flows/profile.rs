@@ -2,7 +2,7 @@
 
 use super::{Core, FieldErrors, FlowError};
 use crate::domain::{AccountNumber, Address, Agency, Language, ParseError, PersonName, Phone};
-use crate::store::accounts::{self, AccountField, AccountWrite, Banking};
+use crate::store::accounts::{self, Account, AccountField, AccountWrite, Banking, Written};
 use crate::store::profile_cache::{self, CachedUser};
 use uuid::Uuid;
 
@@ -32,11 +32,31 @@ pub async fn view(core: &Core, id: Uuid) -> Result<CachedUser, FlowError> {
         .ok_or(FlowError::AccountGone)
 }
 
-/// Checks and saves the profile; returns the fresh view.
+/// How often a profile save is recomputed when another write came between
+/// its read and its write.
+const WRITE_RETRIES: usize = 5;
+
+/// Checks and saves the profile; returns the fresh view. The change is
+/// computed from the account as read (preferences are merged, a blank
+/// account number keeps the stored one), so it is written only if the
+/// account is still as read, and recomputed otherwise: no update is lost.
 pub async fn update(core: &Core, id: Uuid, input: ProfileInput) -> Result<CachedUser, FlowError> {
-    let Some(account) = accounts::get(&core.redis, id).await? else {
-        return Err(FlowError::AccountGone);
-    };
+    for _ in 0..WRITE_RETRIES {
+        let Some(account) = accounts::get(&core.redis, id).await? else {
+            return Err(FlowError::AccountGone);
+        };
+        let change = profile_change(&account, &input)?.if_unchanged_since(&account);
+        match accounts::write(&core.redis, id, change).await? {
+            Written::Yes => return view(core, id).await,
+            Written::Gone => return Err(FlowError::AccountGone),
+            Written::Stale => continue,
+        }
+    }
+    Err(FlowError::unexpected("saving a profile", "the account kept changing"))
+}
+
+/// The write a profile form asks for, or the fields it got wrong.
+fn profile_change(account: &Account, input: &ProfileInput) -> Result<AccountWrite, FlowError> {
     let mut errors = FieldErrors::default();
     let name = errors.check("name", PersonName::parse(&input.name));
     let phone = errors.check("phone", Phone::parse_optional(&input.phone));
@@ -70,17 +90,13 @@ pub async fn update(core: &Core, id: Uuid, input: ProfileInput) -> Result<Cached
         return Err(FlowError::Invalid(FieldErrors::default()));
     };
 
-    let preferences = account.preferences.with_profile(language, input.newsletter);
+    let preferences = account.preferences.clone().with_profile(language, input.newsletter);
     let (agency, number) = banking.map(|b| (b.agency.to_string(), b.account.expose().to_owned())).unzip();
-    let change = AccountWrite::default()
+    Ok(AccountWrite::default()
         .set(AccountField::Name, name.as_str())
         .set(AccountField::Preferences, preferences.to_json())
         .set_or_remove(AccountField::Phone, phone.map(String::from))
         .set_or_remove(AccountField::Address, address.map(String::from))
         .set_or_remove(AccountField::BankingAgency, agency)
-        .set_or_remove(AccountField::BankingAccount, number);
-    if !accounts::write(&core.redis, id, change).await? {
-        return Err(FlowError::AccountGone);
-    }
-    view(core, id).await
+        .set_or_remove(AccountField::BankingAccount, number))
 }

@@ -7,11 +7,13 @@ use crate::domain::{
     Address, DeliveryMethod, Email, Password, PersonName, Phone, Preferences, Purpose, Role, Username, VerificationCode,
 };
 use crate::error_sink::Entry;
+use crate::keys;
 use crate::notify::{Message, templates};
 use crate::passwords;
 use crate::store::accounts;
 use crate::store::error_log::{ErrorKind, NewError};
 use crate::store::pending::{self, Candidate, CompleteOutcome, Confirmation, Issue, NewAccount, Registration};
+use crate::store::rate_limit::{self, Decision};
 use std::net::IpAddr;
 use subtle::ConstantTimeEq;
 use uuid::Uuid;
@@ -115,6 +117,12 @@ fn parse(input: &RegistrationInput, password_raw: &str) -> Result<(Parsed, Passw
 /// taken changes nothing a registrant can see.
 pub async fn start(core: &Core, input: RegistrationInput, ip: IpAddr) -> Result<CodeSent, FlowError> {
     let (parsed, password) = parse(&input, &input.password)?;
+    if parsed.method == DeliveryMethod::Sms
+        && let Some(phone) = &parsed.phone
+        && !core.settings.limits.sms.allows(phone)
+    {
+        return Err(FlowError::Invalid(FieldErrors::single("phone", "We cannot send text messages to this country.")));
+    }
     codes::throttle_requests(core, ip).await?;
     // Hash before any lookup so that every path costs the same.
     let password_hash = passwords::hash(password).await?;
@@ -187,6 +195,30 @@ pub async fn resend(core: &Core, email: &str, ip: IpAddr, attempt: Option<&str>)
     send(core, delivery, attempt.unwrap_or_default().to_owned()).await
 }
 
+/// Counts one text to `phone` against the caps (per number per hour and
+/// day, all numbers per hour, the allowed countries); refuses past them.
+async fn sms_budget(core: &Core, phone: &Phone) -> Result<(), FlowError> {
+    let limits = &core.settings.limits.sms;
+    if !limits.allows(phone) {
+        return Err(FlowError::SmsLimit { reason: "the number's country is not allowed", retry_after: 86_400 });
+    }
+    let (hour, day, all) = (
+        keys::sms_limit_number(phone, "hour"),
+        keys::sms_limit_number(phone, "day"),
+        keys::sms_limit_all(chrono::Utc::now()),
+    );
+    let caps = [(hour.as_str(), limits.per_number_hour, 3_600), (day.as_str(), limits.per_number_day, 86_400)];
+    if let Decision::Limited { retry_after } = rate_limit::attempt(&core.redis, &caps).await? {
+        return Err(FlowError::SmsLimit { reason: "the cap for one number was reached", retry_after });
+    }
+    if let Decision::Limited { retry_after } =
+        rate_limit::attempt(&core.redis, &[(all.as_str(), limits.per_hour, 3_600)]).await?
+    {
+        return Err(FlowError::SmsLimit { reason: "the hourly budget for all numbers was reached", retry_after });
+    }
+    Ok(())
+}
+
 /// The attempt a script must check: `None` (the API, the emailed link)
 /// checks none; a page whose session started none must match nothing.
 fn bound(attempt: Option<&str>) -> Option<&str> {
@@ -210,6 +242,12 @@ struct Delivery<'a> {
 /// Sends the code (or, to an address that already has an account, a warning).
 async fn send(core: &Core, d: Delivery<'_>, attempt: String) -> Result<CodeSent, FlowError> {
     let s = &core.settings;
+    if let (DeliveryMethod::Sms, Some(phone)) = (d.method, d.phone)
+        && let Err(limit) = sms_budget(core, phone).await
+    {
+        pending::discard(&core.redis, PURPOSE, d.email, d.code).await?;
+        return Err(limit);
+    }
     let message = if d.email_taken {
         let mut login = s.app_url.clone();
         login.set_path("/login");

@@ -214,6 +214,8 @@ pub struct AccountWrite {
     set: Vec<(AccountField, String)>,
     remove: Vec<AccountField>,
     end_sessions: bool,
+    /// Write only if the account is still as read (its `updated_at`).
+    expected: Option<String>,
 }
 
 impl AccountWrite {
@@ -235,12 +237,30 @@ impl AccountWrite {
         self.end_sessions = true;
         self
     }
+
+    /// Writes only if the account has not changed since `account` was read,
+    /// for changes computed from what was read (merged preferences, a kept
+    /// account number).
+    pub fn if_unchanged_since(mut self, account: &Account) -> Self {
+        self.expected = Some(account.updated_at.clone());
+        self
+    }
+}
+
+/// What a write found.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Written {
+    Yes,
+    /// No such account.
+    Gone,
+    /// The account changed since it was read: read it again.
+    Stale,
 }
 
 /// Applies a write to `account:{id}` and drops the `user:{id}` cache entry in
-/// the same atomic step. Returns false (writing nothing) when the account
-/// does not exist.
-pub async fn write(conn: &ConnectionManager, id: Uuid, change: AccountWrite) -> StoreResult<bool> {
+/// the same atomic step; writes nothing when the account does not exist or
+/// changed since the version the write expects.
+pub async fn write(conn: &ConnectionManager, id: Uuid, change: AccountWrite) -> StoreResult<Written> {
     let now = chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Micros, true);
     let mut invocation = WRITE_ACCOUNT.prepare_invoke();
     invocation
@@ -248,6 +268,7 @@ pub async fn write(conn: &ConnectionManager, id: Uuid, change: AccountWrite) -> 
         .key(keys::user_cache(id))
         .arg(now)
         .arg(if change.end_sessions { "1" } else { "0" })
+        .arg(change.expected.as_deref().unwrap_or_default())
         .arg(change.set.len());
     for (field, value) in &change.set {
         invocation.arg(field.as_str()).arg(value);
@@ -257,12 +278,16 @@ pub async fn write(conn: &ConnectionManager, id: Uuid, change: AccountWrite) -> 
     }
     let mut conn = conn.clone();
     let written: i64 = invocation.invoke_async(&mut conn).await?;
-    Ok(written == 1)
+    Ok(match written {
+        1 => Written::Yes,
+        0 => Written::Gone,
+        _ => Written::Stale,
+    })
 }
 
 /// Sets an account's role (an operator's act; never a form's).
 pub async fn set_role(conn: &ConnectionManager, id: Uuid, role: Role) -> StoreResult<bool> {
-    write(conn, id, AccountWrite::default().set(AccountField::Role, role.as_str())).await
+    Ok(write(conn, id, AccountWrite::default().set(AccountField::Role, role.as_str())).await? == Written::Yes)
 }
 
 #[cfg(test)]

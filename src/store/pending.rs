@@ -466,15 +466,21 @@ pub async fn reset_password(conn: &ConnectionManager, reset: PasswordReset<'_>) 
     })
 }
 
-/// Removes every pending key of one code (after a failed delivery).
+static DISCARD: LazyLock<Script> = LazyLock::new(|| Script::new(include_str!("lua/discard.lua")));
+
+/// Removes the pending keys of one code (after a failed delivery), leaving
+/// a newer code's guard and candidate alone.
 pub async fn discard(conn: &ConnectionManager, purpose: Purpose, email: &Email, code: &str) -> StoreResult<()> {
+    let registration = purpose == Purpose::FinishRegistration;
     let mut conn = conn.clone();
-    let mut keys_to_delete = vec![keys::verification_guard(purpose, email), keys::verification(purpose, email, code)];
-    if purpose == Purpose::FinishRegistration {
-        keys_to_delete.push(keys::registration(email, code));
-        keys_to_delete.push(keys::user_candidate(email));
-    }
-    let _: () = conn.del(keys_to_delete).await?;
+    let _: i64 = DISCARD
+        .key(keys::verification_guard(purpose, email))
+        .key(keys::verification(purpose, email, code))
+        .key(if registration { keys::registration(email, code) } else { keys::verification(purpose, email, code) })
+        .key(if registration { keys::user_candidate(email) } else { keys::verification(purpose, email, code) })
+        .arg(code)
+        .invoke_async(&mut conn)
+        .await?;
     Ok(())
 }
 

@@ -232,9 +232,10 @@ pub fn report(err: FlowError, ctx: &RequestContext, health: &RedisHealth) -> (Cl
 }
 
 /// The server-function side of [`report`]: leaves the record in the
-/// request's slot and sets the status and `Retry-After` for callers that
-/// came through JavaScript. (A plain form post must stay a redirect, so it
-/// keeps the 302.)
+/// request's slot and sets the status and `Retry-After` — on a call from
+/// JavaScript and on a page being rendered alike (a page whose data could
+/// not be loaded answers with the failure's status, a 503 during an
+/// outage). Only a plain form post keeps its 302 back to the form.
 pub async fn fail(err: FlowError) -> AppError {
     let ctx = super::request_context();
     let Ok(core) = super::core() else { return no_state() };
@@ -261,9 +262,10 @@ pub fn set_status(status: StatusCode, err: &AppError) {
 
 /// A plain HTML form post (JavaScript off): the answer must stay a redirect.
 fn is_form_post() -> bool {
-    use_context::<http::request::Parts>()
-        .and_then(|p| p.headers.get(header::ACCEPT).and_then(|v| v.to_str().ok()).map(|v| v.contains("text/html")))
-        .unwrap_or(false)
+    use_context::<http::request::Parts>().is_some_and(|p| {
+        p.method == http::Method::POST
+            && p.headers.get(header::ACCEPT).and_then(|v| v.to_str().ok()).is_some_and(|v| v.contains("text/html"))
+    })
 }
 
 /// Without the app's state nothing can be served (a wiring mistake).

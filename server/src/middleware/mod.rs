@@ -2,6 +2,7 @@
 //!
 //! 1. a last-resort panic catcher (a plain 500 page);
 //! 2. [`context`]: the request id and the [`RequestContext`](keyhold_app::ssr::RequestContext);
+//!    then [`headers`]: security headers on every answer, error pages included;
 //! 3. [`recorder`]: writes reported failures, 5xx answers and panics to the error log;
 //! 4. the panic catcher whose 500 the recorder turns into a page with the request id;
 //! 5. [`readiness`]: 503 at once while Redis is down;
@@ -10,6 +11,7 @@
 //! 8. [`recorder::note_user`]: remembers the signed-in user for the records.
 
 pub mod context;
+pub mod headers;
 pub mod origin;
 pub mod readiness;
 pub mod recorder;

@@ -140,3 +140,39 @@ async fn records_from_one_client_are_capped() {
     assert_eq!(kept, keyhold::error_sink::RECORDS_PER_CLIENT_HOUR, "the rest are counted");
     assert_eq!(app.error_count("internal", kept + 20).await, kept + 20);
 }
+
+/// Starts an SMS registration for `email` to `phone` through the API.
+async fn sms_code(app: &TestApp, email: &str, phone: &str) -> reqwest::Response {
+    let mut body = crate::helpers::registration_body(email, None);
+    body["delivery_method"] = "sms".into();
+    body["registration_data"]["phone"] = phone.into();
+    app.post_json("/api/sms/send-code", &body).await
+}
+
+#[tokio::test]
+async fn one_number_gets_a_few_texts_an_hour_whatever_the_email() {
+    let app = spawn_app_with(&[("SMS_LIMIT_NUMBER_HOUR", "2")]).await;
+    for n in 0..2 {
+        assert_eq!(sms_code(&app, &format!("u{n}@example.com"), "+15550004444").await.status(), 200);
+    }
+    let res = sms_code(&app, "u9@example.com", "+15550004444").await;
+    assert_eq!(res.status(), 429);
+    assert!(res.headers().contains_key("retry-after"));
+    assert!(app.keys("*u9@example.com*").await.is_empty(), "nothing pending for the refused text");
+    assert_eq!(sms_code(&app, "u9@example.com", "+15550005555").await.status(), 200, "other numbers go on");
+    app.core.error_sink.flush().await;
+    assert_eq!(app.keys("error:keyhold-test:sms:*").await.len(), 1, "the cap being hit is kept");
+    let texts = app.messages().iter().filter(|m| m.raw.contains("Keyhold code")).count();
+    assert_eq!(texts, 3);
+}
+
+#[tokio::test]
+async fn texts_have_an_hourly_budget_and_allowed_countries() {
+    let app = spawn_app_with(&[("SMS_HOURLY_LIMIT", "1"), ("SMS_ALLOWED_COUNTRIES", "1,55")]).await;
+    let res = sms_code(&app, "a@example.com", "+44 20 7946 0000").await;
+    assert_eq!(res.status(), 400);
+    let body: serde_json::Value = res.json().await.unwrap();
+    assert_eq!(body["fields"]["phone"], "We cannot send text messages to this country.");
+    assert_eq!(sms_code(&app, "a@example.com", "+15550006666").await.status(), 200);
+    assert_eq!(sms_code(&app, "b@example.com", "+5511987654321").await.status(), 429, "the hour's budget is spent");
+}

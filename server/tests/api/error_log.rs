@@ -174,3 +174,30 @@ async fn validation_failures_are_counted_without_the_input() {
         assert!(!text.contains("hunter2") && !text.contains("not-an-email"), "{key} holds input");
     }
 }
+
+#[tokio::test]
+async fn a_panic_inside_middleware_is_a_recorded_500_page_with_the_request_id() {
+    fn panics_on_demand(
+        req: axum::extract::Request,
+        next: axum::middleware::Next,
+    ) -> futures::future::BoxFuture<'static, axum::response::Response> {
+        Box::pin(async move {
+            if req.uri().path() == "/login" && req.uri().query() == Some("boom") {
+                panic!("a middleware gave way");
+            }
+            next.run(req).await
+        })
+    }
+    let extras = keyhold_server::startup::Extras { middleware: Some(panics_on_demand), ..Default::default() };
+    let app = crate::helpers::spawn_app_extras(&[], extras).await;
+
+    let res = app.client.get(app.url("/login?boom")).header("x-request-id", "corr-mw-1").send().await.unwrap();
+    assert_eq!(res.status(), 500);
+    assert_eq!(res.headers()["x-request-id"], "corr-mw-1");
+    let html = res.text().await.unwrap();
+    assert!(html.contains("corr-mw-1"), "the page shows the request id: {html}");
+    let (_, value) = recorded(&app, "internal").await;
+    assert_eq!(value["message"], "panic: a middleware gave way");
+    assert_eq!(value["correlationId"], "corr-mw-1");
+    assert_eq!(app.get("/login").await.status(), 200, "the server lives on");
+}

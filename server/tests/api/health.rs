@@ -51,3 +51,28 @@ async fn every_response_carries_a_request_id() {
     let res = app.client.get(app.url("/healthz")).header("x-request-id", "bad id <x>").send().await.unwrap();
     assert_ne!(res.headers()["x-request-id"], "bad id <x>");
 }
+
+#[tokio::test]
+async fn every_answer_carries_the_security_headers() {
+    let app = crate::helpers::spawn_app().await;
+    for path in ["/", "/register", "/login", "/nowhere", "/healthz", "/api/me", "/pkg/keyhold.css"] {
+        let res = app.get(path).await;
+        let h = res.headers();
+        let csp = h.get("content-security-policy").and_then(|v| v.to_str().ok()).unwrap_or_default().to_owned();
+        assert!(csp.contains("frame-ancestors 'none'"), "{path}: {csp}");
+        assert!(!csp.contains("unsafe-inline"), "{path}: {csp}");
+        assert_eq!(h["x-content-type-options"], "nosniff", "{path}");
+        assert_eq!(h["referrer-policy"], "same-origin", "{path}");
+        assert!(!h.contains_key("strict-transport-security"), "{path}: no HSTS in development");
+    }
+    // A page admits exactly its own hydration script, by nonce.
+    let res = app.get("/login").await;
+    let csp = res.headers()["content-security-policy"].to_str().unwrap().to_owned();
+    let html = res.text().await.unwrap();
+    let nonce = csp.split("'nonce-").nth(1).and_then(|s| s.split('\'').next()).expect("a nonce in the policy");
+    assert!(html.contains(&format!("nonce=\"{nonce}\"")), "the hydration script carries it");
+
+    let prod = crate::helpers::spawn_app_with(&[("APP_ENV", "production"), ("APP_SECRET", &"s".repeat(32))]).await;
+    let res = prod.get("/healthz").await;
+    assert_eq!(res.headers()["strict-transport-security"], "max-age=31536000; includeSubDomains");
+}

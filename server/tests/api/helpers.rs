@@ -6,7 +6,7 @@ use axum::Router;
 use keyhold::config::Settings;
 use keyhold::flows::Core;
 use keyhold_app::ssr::AppState;
-use keyhold_server::startup::Application;
+use keyhold_server::startup::{Application, Extras};
 use leptos::prelude::LeptosOptions;
 use redis::aio::MultiplexedConnection;
 use std::collections::HashMap;
@@ -130,7 +130,11 @@ pub async fn spawn_app_with(overrides: &[(&str, &str)]) -> TestApp {
     spawn_app_full(overrides, Router::new()).await
 }
 
-pub async fn spawn_app_full(overrides: &[(&str, &str)], extra: Router<AppState>) -> TestApp {
+pub async fn spawn_app_full(overrides: &[(&str, &str)], routes: Router<AppState>) -> TestApp {
+    spawn_app_extras(overrides, Extras { routes, middleware: None }).await
+}
+
+pub async fn spawn_app_extras(overrides: &[(&str, &str)], extra: Extras) -> TestApp {
     // Server logs, when RUST_LOG asks for them.
     if std::env::var_os("RUST_LOG").is_some() {
         let _ = tracing_subscriber::fmt()
@@ -152,7 +156,7 @@ pub async fn spawn_app_full(overrides: &[(&str, &str)], extra: Router<AppState>)
         vars.insert((*k).to_owned(), (*v).to_owned());
     }
     let settings = Settings::from_lookup(|k| vars.get(k).cloned()).expect("valid test settings");
-    let app = Application::build_with_routes(settings, leptos_options(), extra).await.expect("app builds");
+    let app = Application::build_with(settings, leptos_options(), extra).await.expect("app builds");
     let core = app.core().clone();
     let address = format!("http://127.0.0.1:{}", app.port());
     tokio::spawn(app.run_until(std::future::pending()));

@@ -58,3 +58,24 @@ async fn the_server_starts_while_redis_is_down() {
     app.redis.restart().await;
     wait_for_status(&app2, "/readyz", 200).await;
 }
+
+#[tokio::test]
+async fn a_signed_in_page_answers_503_not_signed_out_when_redis_goes_away() {
+    let mut app = spawn_app().await;
+    crate::helpers::create_account(&app, "ann@example.com", "ann").await;
+    let res = app.call_fn("login", &[("identifier", "ann"), ("password", "correct horse battery staple")]).await;
+    assert_eq!(res.status(), 200);
+    assert_eq!(app.get("/profile").await.status(), 200);
+
+    // At once, before the health monitor notices: the session cannot be
+    // read, which is an outage, never "signed out".
+    app.redis.stop().await;
+    let res = app.get("/profile").await;
+    assert_eq!(res.status(), 503, "{:?}", res.headers().get("location"));
+    assert!(res.headers().contains_key("retry-after"));
+
+    // The test's Redis keeps no data across a restart: the session is gone.
+    app.redis.restart().await;
+    wait_for_status(&app, "/", 200).await;
+    assert_eq!(app.get("/profile").await.status(), 302);
+}

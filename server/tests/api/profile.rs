@@ -150,3 +150,24 @@ async fn strangers_cannot_read_or_write_profiles() {
     assert_eq!(res.json::<Value>().await.unwrap()["code"], "not_logged_in");
     assert_eq!(app.call_fn("update-profile", &update_form(&[])).await.status(), 401);
 }
+
+#[tokio::test]
+async fn a_profile_change_computed_from_a_stale_read_is_not_written() {
+    use keyhold::store::accounts::{self, AccountField, AccountWrite, Written};
+    let app = spawn_app().await;
+    create_account(&app, "ann@example.com", "ann").await;
+    let mut conn = app.redis().await;
+    let id: String = redis::cmd("GET").arg("account:username:ann").query_async(&mut conn).await.unwrap();
+    let id = id.parse().unwrap();
+    let read = accounts::get(&app.core.redis, id).await.unwrap().unwrap();
+
+    // Someone else writes after our read...
+    let other =
+        AccountWrite::default().set(AccountField::BankingAgency, "0001").set(AccountField::BankingAccount, "999");
+    assert_eq!(accounts::write(&app.core.redis, id, other).await.unwrap(), Written::Yes);
+    // ...so a change computed from that read is refused, not written over theirs.
+    let ours =
+        AccountWrite::default().set_or_remove(AccountField::BankingAccount, None::<String>).if_unchanged_since(&read);
+    assert_eq!(accounts::write(&app.core.redis, id, ours).await.unwrap(), Written::Stale);
+    assert_eq!(app.hgetall(&format!("account:{id}")).await["banking_account"], "999");
+}
