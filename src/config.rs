@@ -129,6 +129,8 @@ pub struct Limits {
     pub code_attempts: u32,
     /// Wrong guesses per purpose and email in a day, across codes.
     pub code_daily_failures: u32,
+    /// Wrong guesses per purpose, email and client in 15 minutes.
+    pub code_client_failures: u32,
     pub code_sends: u32,
     /// Codes (registrations, resets) a client IP may request per window.
     pub code_requests_per_ip: u64,
@@ -279,7 +281,8 @@ impl Settings {
             username_status_max: vars.parse_positive("USERNAME_STATUS_LIMIT", 20)?,
             username_status_window: vars.parse_positive("USERNAME_STATUS_WINDOW", keys::USERNAME_STATUS_WINDOW)?,
             code_attempts: vars.parse_positive("CODE_MAX_ATTEMPTS", 5)?,
-            code_daily_failures: vars.parse_positive("CODE_MAX_DAILY_FAILURES", 15)?,
+            code_daily_failures: vars.parse_positive("CODE_MAX_DAILY_FAILURES", 100)?,
+            code_client_failures: vars.parse_positive("CODE_MAX_CLIENT_FAILURES", 15)?,
             code_sends: vars.parse_positive("CODE_MAX_SENDS", 5)?,
             code_requests_per_ip: vars.parse_positive("CODE_REQUEST_LIMIT_IP", 30)?,
             resend_cooldown: vars.parse("CODE_RESEND_COOLDOWN", 60)?,

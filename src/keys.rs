@@ -29,6 +29,8 @@ pub const LOGIN_FAIL_TTL: u64 = 900;
 /// `verification_failures:{purpose}:{email}`: wrong guesses over a day,
 /// whatever number of codes was issued.
 pub const VERIFICATION_FAILURES_TTL: u64 = 86_400;
+/// `code_guesses:…` window: a client that guessed too often waits this long.
+pub const CODE_GUESS_WINDOW: u64 = 900;
 /// `code_request:{ip_addr}` window.
 pub const CODE_REQUEST_WINDOW: u64 = 600;
 /// `idempotency:{user_id}:{key}`.
@@ -128,6 +130,13 @@ pub fn verification_guard(purpose: Purpose, email: &Email) -> String {
 /// A fresh code resets the guard's attempts, never this.
 pub fn verification_failures(purpose: Purpose, email: &Email) -> String {
     format!("verification_failures:{purpose}:{email}")
+}
+
+/// `code_guesses:{purpose}:{email}:{ip_addr}`: wrong guesses at an
+/// address's codes from one client, in a short window: one client cannot
+/// spend the address's daily budget.
+pub fn code_guesses(purpose: Purpose, email: &Email, ip: IpAddr) -> String {
+    format!("code_guesses:{purpose}:{email}:{ip}")
 }
 
 /// `code_request:{ip_addr}`: codes requested (registrations, resets) per client IP.

@@ -6,7 +6,7 @@ use super::{Core, FieldErrors, FlowError};
 use crate::domain::{DeliveryMethod, Email, Purpose};
 use crate::keys;
 use crate::notify::Message;
-use crate::store::pending::{self, AttemptOutcome, Guard, Issue, IssueOutcome, IssueRequest};
+use crate::store::pending::{self, AttemptOutcome, Guard, Issue, IssueOutcome, IssueRequest, WrongGuess};
 use crate::store::rate_limit;
 use std::net::IpAddr;
 
@@ -30,6 +30,7 @@ pub(crate) fn request<'a>(
         cooldown: s.limits.resend_cooldown,
         max_sends: s.limits.code_sends,
         attempt: None,
+        link_token: None,
     }
 }
 
@@ -88,28 +89,75 @@ pub(crate) enum Judgement {
     Stale,
 }
 
-/// Judges one attempt against the guard: a match goes on, a miss counts
-/// against the code (the last allowed miss kills it).
+/// Judges one typed code against the guard: a match goes on, a miss counts
+/// against the code (the last allowed miss kills it), the address's day and
+/// the guessing client. A client past its own cap waits (at most
+/// [`keys::CODE_GUESS_WINDOW`]) without touching anyone else's budget.
+///
+/// The odds: a 6-digit code and at most `CODE_MAX_DAILY_FAILURES` (100)
+/// wrong guesses per purpose and address a day give a guesser at most
+/// 100 / 1 000 000 = 1 in 10 000 a day. A stranger who spends that budget
+/// blocks only typed codes: the emailed link of a fresh code still works.
 pub(crate) async fn judge(
     core: &Core,
     purpose: Purpose,
     email: &Email,
     guard: &Guard,
     matches: bool,
+    client: IpAddr,
 ) -> Result<Judgement, FlowError> {
     let limits = &core.settings.limits;
     let max = limits.code_attempts;
+    if pending::client_guesses(&core.redis, purpose, email, client).await? >= limits.code_client_failures {
+        return Err(FlowError::Throttled { retry_after: keys::CODE_GUESS_WINDOW });
+    }
     if guard.attempts >= max || guard.daily_failures >= limits.code_daily_failures {
         return Err(FlowError::CodeExhausted);
     }
     if matches {
         return Ok(Judgement::Matched);
     }
-    match pending::fail_attempt(&core.redis, purpose, email, &guard.code, max, limits.code_daily_failures).await? {
+    let guess = WrongGuess {
+        purpose,
+        email,
+        code: &guard.code,
+        client,
+        max_attempts: max,
+        max_daily_failures: limits.code_daily_failures,
+    };
+    match pending::fail_attempt(&core.redis, guess).await? {
         AttemptOutcome::Wrong { attempts_left } => Err(FlowError::WrongCode { attempts_left }),
         AttemptOutcome::Exhausted => Err(FlowError::CodeExhausted),
         AttemptOutcome::Expired => Err(FlowError::CodeExpired),
         AttemptOutcome::Stale => Ok(Judgement::Stale),
+    }
+}
+
+/// How a pending code is proven: typed, or by the emailed link's token
+/// (which proves the mailbox, is not a guess, and counts against nothing).
+pub enum Proof<'a> {
+    Code(&'a str),
+    Token(&'a str),
+}
+
+/// A proof that parsed.
+pub(crate) enum Checked<'a> {
+    Code(crate::domain::VerificationCode),
+    Token(&'a str),
+}
+
+impl<'a> Proof<'a> {
+    pub(crate) fn check(self, errors: &mut FieldErrors) -> Option<Checked<'a>> {
+        match self {
+            Proof::Code(c) => errors.check("code", crate::domain::VerificationCode::parse(c)).map(Checked::Code),
+            Proof::Token(t) if (1..=64).contains(&t.len()) && t.bytes().all(|b| b.is_ascii_alphanumeric()) => {
+                Some(Checked::Token(t))
+            }
+            Proof::Token(_) => {
+                errors.add("token", "This link is not valid.");
+                None
+            }
+        }
     }
 }
 

@@ -1,9 +1,10 @@
 //! Forgotten and changed passwords: a code with purpose `forgot_password`
 //! or `change_password`, then a new password that ends every other session.
 
-use super::codes::{self, ATTEMPT_RETRIES, Judgement};
+pub use super::codes::Proof;
+use super::codes::{self, ATTEMPT_RETRIES, Checked, Judgement};
 use super::{Core, FieldErrors, FlowError, login};
-use crate::domain::{DeliveryMethod, Email, ParseError, Password, Purpose, VerificationCode};
+use crate::domain::{DeliveryMethod, Email, ParseError, Password, Purpose};
 use crate::error_sink::Entry;
 use crate::notify::{Message, templates};
 use crate::passwords;
@@ -27,12 +28,16 @@ pub async fn forgot(core: &Core, email: &str, ip: IpAddr) -> Result<CodeIssued, 
     codes::throttle_requests(core, ip).await?;
     let purpose = Purpose::ForgotPassword;
     let account = accounts::find_id(&core.redis, &LoginName::Email(email.clone())).await?;
-    let request = codes::request(core, purpose, &email, DeliveryMethod::Email, Issue::Start);
+    // The emailed link proves the mailbox without typing the code, so no
+    // stranger's wrong guesses can keep the owner from resetting.
+    let link_token = passwords::random_token(32);
+    let mut request = codes::request(core, purpose, &email, DeliveryMethod::Email, Issue::Start);
+    request.link_token = Some(&link_token);
     let code = codes::issued(pending::issue_code(&core.redis, request).await?)?.code;
     let message = account.map(|_| {
         let mut url = core.settings.app_url.clone();
         url.set_path("/reset-password");
-        url.query_pairs_mut().clear().append_pair("email", email.as_str());
+        url.query_pairs_mut().clear().append_pair("email", email.as_str()).append_pair("token", &link_token);
         Message::Email(templates::password_reset_code(&email, &code, url.as_str(), core.settings.ttl.verification))
     });
     // Sent in the background: waiting for the mail server only when the
@@ -52,23 +57,26 @@ pub async fn forgot(core: &Core, email: &str, ip: IpAddr) -> Result<CodeIssued, 
     Ok(CodeIssued { expires_in_minutes: core.settings.ttl.verification.div_ceil(60) })
 }
 
-/// Sets a new password with a `forgot_password` code; returns the account.
-pub async fn reset(
-    core: &Core,
-    email: &str,
-    code: &str,
-    new_password: &str,
-    confirm: &str,
-) -> Result<Account, FlowError> {
+/// A new password, and the proof that allows it.
+pub struct NewPassword<'a> {
+    pub proof: Proof<'a>,
+    pub new_password: &'a str,
+    pub confirm: &'a str,
+    /// Whose wrong guesses these are.
+    pub client: IpAddr,
+}
+
+/// Sets a new password with a `forgot_password` code or link; returns the account.
+pub async fn reset(core: &Core, email: &str, new: NewPassword<'_>) -> Result<Account, FlowError> {
     let mut errors = FieldErrors::default();
     let email = errors.check("email", Email::parse(email));
-    let code = errors.check("code", VerificationCode::parse(code));
-    let password = new_password_checked(&mut errors, new_password, confirm);
-    let (Some(email), Some(code), Some(password)) = (email, code, password) else {
+    let proof = new.proof.check(&mut errors);
+    let password = new_password_checked(&mut errors, new.new_password, new.confirm);
+    let (Some(email), Some(proof), Some(password)) = (email, proof, password) else {
         return Err(FlowError::Invalid(errors));
     };
     let id = accounts::find_id(&core.redis, &LoginName::Email(email.clone())).await?;
-    set_with_code(core, Purpose::ForgotPassword, &email, id, &code, password).await
+    set_with_proof(core, Purpose::ForgotPassword, &email, id, &proof, password, new.client).await
 }
 
 /// Step one of a change: checks the current password (counted like a
@@ -105,21 +113,15 @@ pub async fn send_change_code(core: &Core, id: Uuid, current: &str, ip: IpAddr) 
 
 /// Step two: the code and the new password. Every session ends; the caller
 /// logs the current one in again with the returned account.
-pub async fn change(
-    core: &Core,
-    id: Uuid,
-    code: &str,
-    new_password: &str,
-    confirm: &str,
-) -> Result<Account, FlowError> {
+pub async fn change(core: &Core, id: Uuid, new: NewPassword<'_>) -> Result<Account, FlowError> {
     let mut errors = FieldErrors::default();
-    let code = errors.check("code", VerificationCode::parse(code));
-    let password = new_password_checked(&mut errors, new_password, confirm);
-    let (Some(code), Some(password)) = (code, password) else {
+    let proof = new.proof.check(&mut errors);
+    let password = new_password_checked(&mut errors, new.new_password, new.confirm);
+    let (Some(proof), Some(password)) = (proof, password) else {
         return Err(FlowError::Invalid(errors));
     };
     let account = accounts::get(&core.redis, id).await?.ok_or(FlowError::AccountGone)?;
-    set_with_code(core, Purpose::ChangePassword, &account.email, Some(id), &code, password).await
+    set_with_proof(core, Purpose::ChangePassword, &account.email, Some(id), &proof, password, new.client).await
 }
 
 fn new_password_checked(errors: &mut FieldErrors, new_password: &str, confirm: &str) -> Option<Password> {
@@ -131,23 +133,35 @@ fn new_password_checked(errors: &mut FieldErrors, new_password: &str, confirm: &
     password
 }
 
-/// Judges the code, then spends it and stores the new hash in one step.
-async fn set_with_code(
+/// Judges the code (or checks the link), then spends it and stores the new
+/// hash in one step.
+async fn set_with_proof(
     core: &Core,
     purpose: Purpose,
     email: &Email,
     id: Option<Uuid>,
-    code: &VerificationCode,
+    proof: &Checked<'_>,
     password: Password,
+    client: IpAddr,
 ) -> Result<Account, FlowError> {
     let mut hash = None;
     for _ in 0..ATTEMPT_RETRIES {
         let Some(guard) = pending::guard(&core.redis, purpose, email).await? else {
             return Err(FlowError::CodeExpired);
         };
-        let matches: bool = code.expose().as_bytes().ct_eq(guard.code.as_bytes()).into();
-        if let Judgement::Stale = codes::judge(core, purpose, email, &guard, matches).await? {
-            continue;
+        match proof {
+            Checked::Code(code) => {
+                let matches = code.expose().as_bytes().ct_eq(guard.code.as_bytes()).into();
+                if let Judgement::Stale = codes::judge(core, purpose, email, &guard, matches, client).await? {
+                    continue;
+                }
+            }
+            // The link is no guess: it proves the mailbox, whatever was guessed.
+            Checked::Token(token) => match pending::link_token(&core.redis, purpose, email).await? {
+                Some((code, live)) if code == guard.code && bool::from(live.as_bytes().ct_eq(token.as_bytes())) => {}
+                Some((code, _)) if code != guard.code => continue,
+                _ => return Err(FlowError::CodeExpired),
+            },
         }
         // Only a right code costs a hash.
         let Some(id) = id else { return Err(FlowError::CodeExpired) };
@@ -162,6 +176,7 @@ async fn set_with_code(
             user_id: id,
             password_hash: hash,
             max_attempts: core.settings.limits.code_attempts,
+            by_link: matches!(proof, Checked::Token(_)),
         };
         match pending::reset_password(&core.redis, reset).await? {
             ResetOutcome::Done => return accounts::get(&core.redis, id).await?.ok_or(FlowError::AccountGone),

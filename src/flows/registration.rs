@@ -1,10 +1,11 @@
 //! Registration with a verification code (README: "Redis schema"): start, resend,
 //! verify by code or magic link.
 
-use super::codes::{self, ATTEMPT_RETRIES, Judgement};
+pub use super::codes::Proof;
+use super::codes::{self, ATTEMPT_RETRIES, Checked, Judgement};
 use super::{Core, FieldErrors, FlowError};
 use crate::domain::{
-    Address, DeliveryMethod, Email, Password, PersonName, Phone, Preferences, Purpose, Role, Username, VerificationCode,
+    Address, DeliveryMethod, Email, Password, PersonName, Phone, Preferences, Purpose, Role, Username,
 };
 use crate::error_sink::Entry;
 use crate::keys;
@@ -287,31 +288,20 @@ async fn free_username_like(core: &Core, base: &Username) -> Result<Username, Fl
         .ok_or(FlowError::Invalid(FieldErrors::single("username", "Choose a username.")))
 }
 
-/// How a pending registration is proven: the code, or the magic-link token.
-pub enum Proof<'a> {
-    Code(&'a str),
-    Token(&'a str),
-}
-
-enum Checked<'a> {
-    Code(VerificationCode),
-    Token(&'a str),
-}
-
 /// Verifies the proof and creates the account; returns its id. `attempt`:
 /// the one the caller's session started; a code typed on the pages must
 /// belong to it (`None`: not bound, as the API and the emailed link).
-pub async fn complete(core: &Core, email: &str, proof: Proof<'_>, attempt: Option<&str>) -> Result<Uuid, FlowError> {
+/// `client`: whose wrong guesses these are.
+pub async fn complete(
+    core: &Core,
+    email: &str,
+    proof: Proof<'_>,
+    attempt: Option<&str>,
+    client: IpAddr,
+) -> Result<Uuid, FlowError> {
     let mut errors = FieldErrors::default();
     let email = errors.check("email", Email::parse(email));
-    let proof = match proof {
-        Proof::Code(c) => errors.check("code", VerificationCode::parse(c)).map(Checked::Code),
-        Proof::Token(t) if !t.is_empty() && t.len() <= 64 => Some(Checked::Token(t)),
-        Proof::Token(_) => {
-            errors.add("token", "This link is not valid.");
-            None
-        }
-    };
+    let proof = proof.check(&mut errors);
     let (Some(email), Some(proof)) = (email, proof) else {
         return Err(FlowError::Invalid(errors));
     };
@@ -320,12 +310,19 @@ pub async fn complete(core: &Core, email: &str, proof: Proof<'_>, attempt: Optio
         let (Some(guard), Some(candidate)) = (guard, candidate) else {
             return Err(FlowError::CodeExpired);
         };
-        let matches: bool = match &proof {
-            Checked::Code(code) => code.expose().as_bytes().ct_eq(guard.code.as_bytes()).into(),
-            Checked::Token(token) => token.as_bytes().ct_eq(candidate.validation_token.as_bytes()).into(),
-        };
-        if let Judgement::Stale = codes::judge(core, PURPOSE, &email, &guard, matches).await? {
-            continue;
+        match &proof {
+            Checked::Code(code) => {
+                let matches = code.expose().as_bytes().ct_eq(guard.code.as_bytes()).into();
+                if let Judgement::Stale = codes::judge(core, PURPOSE, &email, &guard, matches, client).await? {
+                    continue;
+                }
+            }
+            // The link is no guess: it proves the mailbox, whatever was guessed.
+            Checked::Token(token) => {
+                if !bool::from(token.as_bytes().ct_eq(candidate.validation_token.as_bytes())) {
+                    return Err(FlowError::CodeExpired);
+                }
+            }
         }
         let user_id = Uuid::now_v7();
         let now = chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Secs, true);

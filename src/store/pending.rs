@@ -14,6 +14,7 @@ use redis::aio::ConnectionManager;
 use redis::{AsyncCommands, Script};
 use std::collections::HashMap;
 use std::fmt;
+use std::net::IpAddr;
 use std::sync::LazyLock;
 use uuid::Uuid;
 
@@ -183,6 +184,8 @@ pub struct IssueRequest<'a> {
     pub max_sends: u32,
     /// For a resend: the attempt the caller owns (`None`: not bound to one).
     pub attempt: Option<&'a str>,
+    /// A secret for an emailed link that proves the code without typing it.
+    pub link_token: Option<&'a str>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -232,6 +235,26 @@ pub async fn registration_state(
     Ok((Guard::from_hash(&g, ttl, failures), Candidate::from_hash(&candidate_key, &c)?))
 }
 
+/// Wrong guesses from one client at an address's codes in the current window.
+pub async fn client_guesses(conn: &ConnectionManager, purpose: Purpose, email: &Email, ip: IpAddr) -> StoreResult<u32> {
+    let mut conn = conn.clone();
+    let n: Option<u32> = conn.get(keys::code_guesses(purpose, email, ip)).await?;
+    Ok(n.unwrap_or(0))
+}
+
+/// The live code of a purpose and its link token, if it has one.
+pub async fn link_token(
+    conn: &ConnectionManager,
+    purpose: Purpose,
+    email: &Email,
+) -> StoreResult<Option<(String, String)>> {
+    let mut conn = conn.clone();
+    let code: Option<String> = conn.hget(keys::verification_guard(purpose, email), "code").await?;
+    let Some(code) = code else { return Ok(None) };
+    let token: Option<String> = conn.hget(keys::verification(purpose, email, &code), "link_token").await?;
+    Ok(token.map(|t| (code, t)))
+}
+
 /// The attempt behind the live registration code, if there is one.
 pub async fn registration_attempt(conn: &ConnectionManager, email: &Email) -> StoreResult<Option<String>> {
     let mut conn = conn.clone();
@@ -259,6 +282,9 @@ pub async fn issue_code(conn: &ConnectionManager, req: IssueRequest<'_>) -> Stor
         ];
         if carries_registration {
             verification.push(("registration_key", keys::registration(req.email, code)));
+        }
+        if let Some(token) = req.link_token {
+            verification.push(("link_token", token.to_owned()));
         }
         let (registration, candidate) = match req.issue {
             Issue::Register(r, c) => (r.fields(), c.fields()),
@@ -326,24 +352,30 @@ pub enum AttemptOutcome {
     Stale,
 }
 
+/// A wrong guess to count: against the code the caller read from the guard,
+/// the address's day and the guessing client.
+pub struct WrongGuess<'a> {
+    pub purpose: Purpose,
+    pub email: &'a Email,
+    pub code: &'a str,
+    pub client: IpAddr,
+    pub max_attempts: u32,
+    pub max_daily_failures: u32,
+}
+
 /// Counts a wrong guess against the code the caller read from the guard.
-pub async fn fail_attempt(
-    conn: &ConnectionManager,
-    purpose: Purpose,
-    email: &Email,
-    code: &str,
-    max_attempts: u32,
-    max_daily_failures: u32,
-) -> StoreResult<AttemptOutcome> {
+pub async fn fail_attempt(conn: &ConnectionManager, guess: WrongGuess<'_>) -> StoreResult<AttemptOutcome> {
     let mut conn = conn.clone();
     let reply: (String, i64) = FAIL_ATTEMPT
-        .key(keys::verification_guard(purpose, email))
-        .key(keys::verification(purpose, email, code))
-        .key(keys::verification_failures(purpose, email))
-        .arg(code)
-        .arg(max_attempts)
-        .arg(max_daily_failures)
+        .key(keys::verification_guard(guess.purpose, guess.email))
+        .key(keys::verification(guess.purpose, guess.email, guess.code))
+        .key(keys::verification_failures(guess.purpose, guess.email))
+        .key(keys::code_guesses(guess.purpose, guess.email, guess.client))
+        .arg(guess.code)
+        .arg(guess.max_attempts)
+        .arg(guess.max_daily_failures)
         .arg(keys::VERIFICATION_FAILURES_TTL)
+        .arg(keys::CODE_GUESS_WINDOW)
         .invoke_async(&mut conn)
         .await?;
     super::script_outcome("fail_attempt", reply, |status, n| match status {
@@ -439,6 +471,8 @@ pub struct PasswordReset<'a> {
     pub user_id: Uuid,
     pub password_hash: &'a str,
     pub max_attempts: u32,
+    /// Proven by the emailed link, not by typing the code.
+    pub by_link: bool,
 }
 
 /// Spends a `forgot_password` or `change_password` code and sets the new
@@ -455,6 +489,7 @@ pub async fn reset_password(conn: &ConnectionManager, reset: PasswordReset<'_>) 
         .arg(reset.max_attempts)
         .arg(reset.password_hash)
         .arg(now)
+        .arg(if reset.by_link { "link" } else { "code" })
         .invoke_async(&mut conn)
         .await?;
     super::script_outcome("reset_password", reply, |status, _| match status {

@@ -11,6 +11,9 @@ use leptos_router::hooks::use_query_map;
 pub fn ResetPasswordPage() -> impl IntoView {
     let query = use_query_map();
     let email = move || query.read().get("email").unwrap_or_default();
+    // With the emailed link, the code is not needed: the link proves the mailbox.
+    let token = move || query.read().get("token").unwrap_or_default();
+    let by_link = move || !token().is_empty();
     let reset = ServerAction::<ResetPassword>::new();
     let resend = ServerAction::<ForgotPassword>::new();
     let value = reset.value();
@@ -32,8 +35,11 @@ pub fn ResetPasswordPage() -> impl IntoView {
             })}
             <ActionForm action=reset attr:class="form" attr:novalidate=true attr:data-testid="reset-form">
                 <input type="hidden" name="email" value=email />
-                <TextField action_value=value name="code" label="Code from the email" inputmode="numeric"
-                    autocomplete="one-time-code" required=true maxlength=7 check=checks::code />
+                <input type="hidden" name="token" value=token />
+                <Show when=move || !by_link()>
+                    <TextField action_value=value name="code" label="Code from the email" inputmode="numeric"
+                        autocomplete="one-time-code" required=true maxlength=7 check=checks::code />
+                </Show>
                 <TextField action_value=value name="new_password" label="New password" kind="password"
                     autocomplete="new-password" required=true maxlength=128 check=checks::new_password
                     hint="8 to 128 characters. Common passwords are refused." />

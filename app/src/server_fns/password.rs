@@ -14,15 +14,25 @@ pub async fn forgot_password(email: String) -> Result<(), AppError> {
     finish(result, to, Echo::default().with("email", &email)).await
 }
 
+/// A new password with the emailed code, or with the emailed link's token.
 #[server(prefix = "/fn", endpoint = "reset-password")]
 pub async fn reset_password(
     email: String,
-    code: String,
+    code: Option<String>,
+    token: Option<String>,
     new_password: String,
     confirm_password: String,
 ) -> Result<(), AppError> {
+    use keyhold::flows::password::{NewPassword, Proof, reset};
     let core = crate::ssr::core()?;
-    match keyhold::flows::password::reset(&core, &email, &code, &new_password, &confirm_password).await {
+    let code = code.unwrap_or_default();
+    let proof = match token.as_deref().filter(|t| !t.is_empty()) {
+        Some(token) => Proof::Token(token),
+        None => Proof::Code(&code),
+    };
+    let client = crate::ssr::request_context().client_ip;
+    let new = NewPassword { proof, new_password: &new_password, confirm: &confirm_password, client };
+    match reset(&core, &email, new).await {
         Ok(account) => {
             super::ssr::log_in(&core, account.id).await?;
             leptos_axum::redirect("/profile?reset=1");
@@ -46,7 +56,11 @@ pub async fn send_change_code(current_password: String) -> Result<(), AppError> 
 pub async fn change_password(code: String, new_password: String, confirm_password: String) -> Result<(), AppError> {
     let user = super::ssr::signed_in_user().await?;
     let core = crate::ssr::core()?;
-    match keyhold::flows::password::change(&core, user.id, &code, &new_password, &confirm_password).await {
+    use keyhold::flows::password::{NewPassword, Proof, change};
+    let client = crate::ssr::request_context().client_ip;
+    let new =
+        NewPassword { proof: Proof::Code(&code), new_password: &new_password, confirm: &confirm_password, client };
+    match change(&core, user.id, new).await {
         Ok(account) => {
             // Every session ended with the new password; this one carries on.
             super::ssr::log_in(&core, account.id).await?;

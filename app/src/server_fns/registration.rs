@@ -114,7 +114,8 @@ async fn complete(email: String, proof: keyhold::flows::registration::Proof<'_>)
         Proof::Code(_) => Some(super::ssr::attempt_for(&email).await?),
         Proof::Token(_) => None,
     };
-    match keyhold::flows::registration::complete(&core, &email, proof, attempt.as_deref()).await {
+    let client = crate::ssr::request_context().client_ip;
+    match keyhold::flows::registration::complete(&core, &email, proof, attempt.as_deref(), client).await {
         Ok(user_id) => {
             super::ssr::log_in(&core, user_id).await?;
             leptos_axum::redirect("/profile");

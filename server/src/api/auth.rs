@@ -6,6 +6,7 @@ use axum::Json;
 use axum::extract::rejection::JsonRejection;
 use axum::extract::{Extension, State};
 use axum::http::{HeaderMap, header};
+use keyhold::flows::password::{NewPassword, Proof};
 use keyhold::flows::tokens::{self, TokenPair};
 use keyhold::flows::{FlowError, password, profile};
 use keyhold::store::profile_cache::CachedUser;
@@ -127,10 +128,13 @@ pub async fn me(
 pub struct ResetRequest {
     email: Option<String>,
     code: Option<String>,
+    /// The emailed link's token, instead of the code.
+    token: Option<String>,
     new_password: Option<String>,
 }
 
-/// `POST /api/auth/reset-password`: a `forgot_password` code and the new password.
+/// `POST /api/auth/reset-password`: a `forgot_password` code (or the
+/// emailed link's token) and the new password.
 pub async fn reset_password(
     State(state): State<AppState>,
     Extension(ctx): Extension<RequestContext>,
@@ -138,15 +142,15 @@ pub async fn reset_password(
 ) -> Result<Json<Done>, ApiError> {
     let Json(body) = body?;
     let new_password = body.new_password.unwrap_or_default();
-    let result = password::reset(
-        &state.core,
-        &body.email.unwrap_or_default(),
-        &body.code.unwrap_or_default(),
-        &new_password,
-        &new_password,
-    )
-    .await
-    .map(|_| Done { success: true, message: "Password updated successfully" });
+    let code = body.code.unwrap_or_default();
+    let proof = match body.token.as_deref() {
+        Some(token) => Proof::Token(token),
+        None => Proof::Code(&code),
+    };
+    let new = NewPassword { proof, new_password: &new_password, confirm: &new_password, client: ctx.client_ip };
+    let result = password::reset(&state.core, &body.email.unwrap_or_default(), new)
+        .await
+        .map(|_| Done { success: true, message: "Password updated successfully" });
     answer(&state, &ctx, result)
 }
 
@@ -167,9 +171,14 @@ pub async fn change_password(
     let Json(body) = body?;
     let new_password = body.new_password.unwrap_or_default();
     let result = match tokens::verify_access(&state.core, bearer(&headers)).await {
-        Ok(id) => password::change(&state.core, id, &body.code.unwrap_or_default(), &new_password, &new_password)
-            .await
-            .map(|_| Done { success: true, message: "Password updated successfully" }),
+        Ok(id) => {
+            let code = body.code.unwrap_or_default();
+            let proof = Proof::Code(&code);
+            let new = NewPassword { proof, new_password: &new_password, confirm: &new_password, client: ctx.client_ip };
+            password::change(&state.core, id, new)
+                .await
+                .map(|_| Done { success: true, message: "Password updated successfully" })
+        }
         Err(e) => Err(e),
     };
     answer(&state, &ctx, result)

@@ -153,7 +153,7 @@ pub async fn complete(
     let core = &state.core;
     let email = body.email.unwrap_or_default();
     let code = body.code.unwrap_or_default();
-    match registration::complete(core, &email, Proof::Code(&code), None).await {
+    match registration::complete(core, &email, Proof::Code(&code), None, ctx.client_ip).await {
         Ok(_) => Ok(Json(CompleteResponse { success: true, message: "Registration completed successfully" })),
         Err(e) => Err(ApiError::from_flow(core, &ctx, e)),
     }

@@ -172,3 +172,60 @@ async fn changing_the_password_keeps_this_session_and_ends_the_others() {
     assert!(me(&app, &other).await.is_null(), "the other session is logged out");
     assert_eq!(login_with(&app, &http_client(), NEW_PASSWORD).await, 200);
 }
+
+/// A reset through the API from `client`, as a trusted proxy reports it.
+async fn reset_from(app: &TestApp, client: &str, proof: (&str, &str)) -> (u16, Value) {
+    let mut body = json!({"email": EMAIL, "new_password": NEW_PASSWORD});
+    body[proof.0] = proof.1.into();
+    let res = app.client.post(app.url("/api/auth/reset-password")).header("x-forwarded-for", client).json(&body);
+    let res = res.send().await.unwrap();
+    (res.status().as_u16(), res.json().await.unwrap_or(Value::Null))
+}
+
+#[tokio::test]
+async fn one_guessing_client_blocks_only_itself() {
+    let app = spawn_app_with(&[("TRUSTED_PROXIES", "127.0.0.1"), ("CODE_MAX_CLIENT_FAILURES", "3")]).await;
+    create_account(&app, EMAIL, "ann").await;
+    forgot(&app, EMAIL).await;
+    let code = app.message(1).await.code();
+    // The stranger's three wrong guesses kill no one's code but their own chances.
+    for _ in 0..3 {
+        assert_eq!(reset_from(&app, "10.0.0.66", ("code", &wrong(&code))).await.0, 400);
+    }
+    let (status, body) = reset_from(&app, "10.0.0.66", ("code", &code)).await;
+    assert_eq!((status, body["code"].as_str()), (429, Some("too_many_requests")), "even the right code waits");
+    assert!((1..=900).contains(&app.ttl("code_guesses:forgot_password:ann@example.com:10.0.0.66").await));
+    // The owner, from another address, is not blocked (the code has 5 attempts, 3 spent).
+    assert_eq!(reset_from(&app, "10.0.0.1", ("code", &code)).await.0, 200);
+}
+
+#[tokio::test]
+async fn the_mailbox_owner_recovers_while_strangers_spend_the_days_guesses() {
+    let app = spawn_app_with(&[
+        ("TRUSTED_PROXIES", "127.0.0.1"),
+        ("CODE_MAX_DAILY_FAILURES", "4"),
+        ("CODE_RESEND_COOLDOWN", "0"),
+    ])
+    .await;
+    create_account(&app, EMAIL, "ann").await;
+    // Strangers from many addresses spend the address's guesses for the day.
+    forgot(&app, EMAIL).await;
+    let first = app.message(1).await.code();
+    for n in 0..4 {
+        reset_from(&app, &format!("10.1.0.{n}"), ("code", &wrong(&first))).await;
+    }
+    assert_eq!(reset_from(&app, "10.0.0.1", ("code", &first)).await.1["code"], "code_exhausted", "typed codes stop");
+
+    // The owner asks for a fresh mail and follows its link: no code is typed,
+    // nothing is guessed, and the reset goes through.
+    forgot(&app, EMAIL).await;
+    let mail = app.message(2).await;
+    let start = mail.text.find("token=").expect("a reset link") + "token=".len();
+    let token: String = mail.text[start..].chars().take_while(char::is_ascii_alphanumeric).collect();
+    assert_eq!(token.len(), 32);
+    let (status, body) = reset_from(&app, "10.0.0.1", ("token", "not-the-token")).await;
+    assert_ne!(status, 200, "{body}");
+    assert_eq!(reset_from(&app, "10.0.0.1", ("token", &token)).await.0, 200);
+    assert_eq!(login_with(&app, &http_client(), NEW_PASSWORD).await, 200);
+    assert_eq!(reset_from(&app, "10.0.0.1", ("token", &token)).await.1["code"], "code_expired", "a link works once");
+}

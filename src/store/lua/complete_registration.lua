@@ -15,7 +15,8 @@
 local current = redis.call('HGET', KEYS[1], 'code')
 if not current then return {'expired', 0} end
 if current ~= ARGV[1] then return {'retry', 0} end
-if tonumber(redis.call('HGET', KEYS[1], 'attempts') or '0') >= tonumber(ARGV[5]) then
+-- wrong guesses at the code (maybe a stranger's) do not stop the link
+if ARGV[7] ~= 'link' and tonumber(redis.call('HGET', KEYS[1], 'attempts') or '0') >= tonumber(ARGV[5]) then
   return {'exhausted', 0}
 end
 if redis.call('EXISTS', KEYS[2]) == 0 then return {'expired', 0} end

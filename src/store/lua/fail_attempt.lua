@@ -2,9 +2,10 @@
 -- for this purpose and email (which a fresh code does not reset); the last
 -- allowed guess of either kind kills the code.
 -- KEYS[1] verification_guard   KEYS[2] verification of the live code
--- KEYS[3] verification_failures
+-- KEYS[3] verification_failures   KEYS[4] the guessing client's counter
 -- ARGV[1] code the caller saw in the guard   ARGV[2] max attempts per code
 -- ARGV[3] max wrong guesses per day   ARGV[4] that counter's ttl
+-- ARGV[5] the client counter's window
 -- Returns {status, n}: wrong/attempts left, exhausted, expired, retry.
 local current = redis.call('HGET', KEYS[1], 'code')
 if not current then return {'expired', 0} end
@@ -15,6 +16,8 @@ if attempts >= max then return {'exhausted', 0} end
 attempts = redis.call('HINCRBY', KEYS[1], 'attempts', 1)
 local failures = redis.call('INCR', KEYS[3])
 redis.call('EXPIRE', KEYS[3], tonumber(ARGV[4]), 'NX')
+redis.call('INCR', KEYS[4])
+redis.call('EXPIRE', KEYS[4], tonumber(ARGV[5]), 'NX')
 if attempts >= max or failures >= tonumber(ARGV[3]) then
   redis.call('HSET', KEYS[1], 'attempts', max)
   redis.call('DEL', KEYS[2])

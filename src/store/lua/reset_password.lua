@@ -3,11 +3,13 @@
 -- KEYS[1] verification_guard   KEYS[2] verification   KEYS[3] account:{id}
 -- KEYS[4] user:{id}
 -- ARGV[1] the code   ARGV[2] max attempts   ARGV[3] new hash   ARGV[4] now
+-- ARGV[5] 'link' when proven by the emailed link: wrong guesses at the code
+-- (maybe a stranger's) do not stop the mailbox's owner.
 -- Returns {status, 0}: ok, exhausted, expired, retry.
 local current = redis.call('HGET', KEYS[1], 'code')
 if not current then return {'expired', 0} end
 if current ~= ARGV[1] then return {'retry', 0} end
-if tonumber(redis.call('HGET', KEYS[1], 'attempts') or '0') >= tonumber(ARGV[2]) then
+if ARGV[5] ~= 'link' and tonumber(redis.call('HGET', KEYS[1], 'attempts') or '0') >= tonumber(ARGV[2]) then
   return {'exhausted', 0}
 end
 if redis.call('EXISTS', KEYS[2]) == 0 then return {'expired', 0} end
