@@ -33,10 +33,6 @@ pub struct AppError {
     /// Messages for single fields, in form order.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub fields: Vec<FieldError>,
-    /// The non-secret values a form posted without JavaScript sent, so it
-    /// can be shown again as it was typed.
-    #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    pub values: Vec<(String, String)>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub retry_after: Option<u64>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -55,7 +51,6 @@ impl AppError {
             code: code.to_owned(),
             message: message.into(),
             fields: Vec::new(),
-            values: Vec::new(),
             retry_after: None,
             attempts_left: None,
             request_id: None,
@@ -63,11 +58,11 @@ impl AppError {
         }
     }
 
-    /// Not a failure: whether a username is free, with the form's values,
-    /// for the "check" button when JavaScript is off.
-    pub fn username_status(available: bool, values: Vec<(String, String)>) -> Self {
+    /// Not a failure: whether a username is free, for the "check" button
+    /// when JavaScript is off.
+    pub fn username_status(available: bool) -> Self {
         let message = if available { "This username is available." } else { "This username is taken." };
-        Self { available: Some(available), values, ..Self::new(code::USERNAME_STATUS, message) }
+        Self { available: Some(available), ..Self::new(code::USERNAME_STATUS, message) }
     }
 
     pub fn is(&self, code: &str) -> bool {
@@ -77,11 +72,6 @@ impl AppError {
     /// The message for one field, if any.
     pub fn field(&self, name: &str) -> Option<String> {
         self.fields.iter().find(|f| f.field == name).map(|f| f.message.clone())
-    }
-
-    /// A value typed before a form round trip without JavaScript.
-    pub fn value(&self, name: &str) -> Option<String> {
-        self.values.iter().find(|(k, _)| k == name).map(|(_, v)| v.clone())
     }
 
     /// Whether the message belongs to the whole form rather than to fields.

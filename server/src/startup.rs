@@ -14,6 +14,7 @@ use keyhold::flows::Core;
 use keyhold::keys;
 use keyhold::store::profile_cache::CacheStats;
 use keyhold_app::auth::{AuthSession, Backend};
+use keyhold_app::components::form::FormValues;
 use keyhold_app::ssr::AppState;
 use keyhold_app::{App, shell};
 use leptos::nonce::use_nonce;
@@ -140,7 +141,8 @@ fn router(core: Core, leptos_options: LeptosOptions, session_pool: fred::clients
                 .layer(axum::middleware::from_fn_with_state(state.clone(), middleware::origin::require_same_origin))
                 .option_layer(extra_middleware)
                 .layer(auth_layer)
-                .layer(axum::middleware::from_fn(middleware::recorder::note_user)),
+                .layer(axum::middleware::from_fn(middleware::recorder::note_user))
+                .layer(axum::middleware::from_fn(middleware::flash::form_values)),
         )
         .with_state(state)
 }
@@ -150,6 +152,10 @@ fn router(core: Core, leptos_options: LeptosOptions, session_pool: fred::clients
 /// hydration script by its nonce.
 fn page_context(state: &AppState) {
     provide_context(state.clone());
+    if let Some(values) = use_context::<http::request::Parts>().and_then(|p| p.extensions.get::<FormValues>().cloned())
+    {
+        provide_context(values);
+    }
     if let (Some(nonce), Some(res)) = (use_nonce(), use_context::<leptos_axum::ResponseOptions>())
         && let Ok(policy) = HeaderValue::from_str(&middleware::headers::page_policy(&nonce))
     {

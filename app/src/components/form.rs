@@ -22,9 +22,26 @@ pub fn form_error<T: Send + Sync + 'static>(value: ActionValue<T>) -> Signal<Opt
     })
 }
 
+/// The values a form posted without JavaScript carried, when it failed:
+/// kept in the session (never in the redirect's URL, where proxies and
+/// browser history would keep them) and given to the page that shows the
+/// form again, once.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct FormValues(pub Vec<(String, String)>);
+
+impl FormValues {
+    /// Where the session keeps them until the form is shown again.
+    pub const SESSION_KEY: &'static str = "form_values";
+}
+
 /// A value typed before a round trip without JavaScript.
-pub fn echoed<T: Send + Sync + 'static>(value: ActionValue<T>, field: &'static str) -> Option<String> {
-    value.with_untracked(|v| v.as_ref().and_then(|r| r.as_ref().err()).and_then(|e| e.value(field)))
+pub fn echoed(field: &str) -> Option<String> {
+    use_context::<FormValues>().and_then(|v| v.0.into_iter().find(|(k, _)| k == field).map(|(_, v)| v))
+}
+
+/// Whether the form came back from a round trip without JavaScript.
+pub fn came_back() -> bool {
+    use_context::<FormValues>().is_some()
 }
 
 /// A banner for the whole form.

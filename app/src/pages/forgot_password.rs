@@ -17,7 +17,7 @@ pub fn ForgotPasswordPage() -> impl IntoView {
             <FormAlert message=form_error(value) />
             <ActionForm action=action attr:class="form" attr:novalidate=true attr:data-testid="forgot-form">
                 <TextField action_value=value name="email" label="Email" kind="email" autocomplete="email"
-                    required=true maxlength=254 check=checks::email value=echoed(value, "email").unwrap_or_default() />
+                    required=true maxlength=254 check=checks::email value=echoed("email").unwrap_or_default() />
                 <button type="submit" class="button button-wide" disabled=move || action.pending().get()>
                     "Send me a code"
                 </button>

@@ -30,7 +30,7 @@ pub fn LoginPage() -> impl IntoView {
                     autocomplete="username"
                     required=true
                     maxlength=254
-                    value=echoed(value, "identifier").unwrap_or_default()
+                    value=echoed("identifier").unwrap_or_default()
                 />
                 <TextField
                     action_value=value

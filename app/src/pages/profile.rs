@@ -1,6 +1,6 @@
 use crate::components::checks;
 use crate::components::field::TextField;
-use crate::components::form::{FormAlert, Notice, form_error};
+use crate::components::form::{FormAlert, Notice, came_back, echoed, form_error};
 use crate::error::code;
 use crate::server_fns::{ProfileView, UpdateProfile, profile};
 use keyhold::domain::Language;
@@ -13,7 +13,15 @@ use leptos_router::hooks::use_query_map;
 pub fn ProfilePage() -> impl IntoView {
     let query = use_query_map();
     let action = ServerAction::<UpdateProfile>::new();
-    let data = Resource::new(move || action.version().get(), |_| profile());
+    // Reload after a save, not after a refused one: the form keeps what
+    // was typed next to its error messages.
+    let saves = RwSignal::new(0usize);
+    Effect::new(move |_| {
+        if matches!(action.value().get(), Some(Ok(()))) {
+            saves.set(action.version().get_untracked());
+        }
+    });
+    let data = Resource::new(move || saves.get(), |_| profile());
     let notice = Signal::derive(move || {
         let q = query.read();
         if q.get("changed").is_some() {
@@ -52,17 +60,9 @@ fn ProfileCard(
 ) -> impl IntoView {
     let value = action.value();
     // After a round trip without JavaScript, show what was typed.
-    let typed = move |field: &str, saved: &str| {
-        value
-            .with_untracked(|v| v.as_ref().and_then(|r| r.as_ref().err()).and_then(|e| e.value(field)))
-            .unwrap_or_else(|| saved.to_owned())
-    };
+    let typed = move |field: &str, saved: &str| echoed(field).unwrap_or_else(|| saved.to_owned());
     let language = typed("language", &profile.language);
-    let newsletter = value
-        .with_untracked(|v| {
-            v.as_ref().and_then(|r| r.as_ref().err()).map(|e| e.value("newsletter").is_some_and(|n| !n.is_empty()))
-        })
-        .unwrap_or(profile.newsletter);
+    let newsletter = if came_back() { echoed("newsletter").is_some_and(|n| !n.is_empty()) } else { profile.newsletter };
     let account_hint = if profile.account_number_masked.is_empty() {
         "Up to 13 digits, with the check digit after a dash.".to_owned()
     } else {

@@ -24,12 +24,12 @@ pub fn RegisterPage() -> impl IntoView {
     let action = ServerAction::<Register>::new();
     let value = action.value();
     let pending = action.pending();
-    let echo = move |field| echoed(value, field);
+    let echo = echoed;
 
     // After a round trip without JavaScript, the check button's answer.
     let initial = value.with_untracked(|v| match v {
         Some(Err(e)) if e.is(code::USERNAME_STATUS) => {
-            let name = e.value("username").unwrap_or_default();
+            let name = echoed("username").unwrap_or_default();
             if e.available == Some(true) { Availability::Available(name) } else { Availability::Taken(name) }
         }
         _ => Availability::Unknown,

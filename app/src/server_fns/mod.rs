@@ -17,6 +17,7 @@ pub(crate) mod ssr {
     //! What the server functions share on the server.
 
     use crate::auth::{AuthSession, User};
+    use crate::components::form::FormValues;
     use crate::error::{AppError, code};
     use crate::ssr::fail;
     use keyhold::flows::{Core, FlowError};
@@ -98,7 +99,11 @@ pub(crate) mod ssr {
                 leptos_axum::redirect(&to(&value));
                 Ok(())
             }
-            Err(e) => Err(echo.onto(fail(e).await)),
+            Err(e) => {
+                let err = fail(e).await;
+                echo.keep_for(&err).await;
+                Err(err)
+            }
         }
     }
 
@@ -117,16 +122,20 @@ pub(crate) mod ssr {
             self.with(field, value.as_deref().unwrap_or_default())
         }
 
-        /// Field errors carry the values back; other errors need no form.
-        pub fn onto(self, mut err: AppError) -> AppError {
-            if err.is(code::INVALID_INPUT) || err.is(code::USERNAME_STATUS) {
-                err.values = self.0;
+        /// After a plain form post (JavaScript off) that comes back to the
+        /// form, keeps the values in the session for the page that shows it
+        /// again: never in the redirect's URL, where proxies and browser
+        /// history would keep them. With JavaScript the form never left.
+        pub async fn keep_for(self, err: &AppError) {
+            let back_to_form = err.is(code::INVALID_INPUT) || err.is(code::USERNAME_STATUS);
+            if !back_to_form || !crate::ssr::failure::is_form_post() {
+                return;
             }
-            err
-        }
-
-        pub fn into_values(self) -> Vec<(String, String)> {
-            self.0
+            if let Ok(session) = auth_session().await
+                && let Err(e) = session.session.insert(FormValues::SESSION_KEY, self.0).await
+            {
+                tracing::warn!(error = %e, "the typed values could not be kept");
+            }
         }
     }
 
@@ -177,14 +186,6 @@ pub(crate) mod ssr {
                 "/verify?email=a%2Bb%40x.io&sent=1"
             );
             assert_eq!(path_with_query("/reset-password", &[]), "/reset-password");
-        }
-
-        #[test]
-        fn only_field_errors_carry_values() {
-            let echo = Echo::default().with("name", "Ann");
-            let invalid = echo.clone().onto(AppError::new(code::INVALID_INPUT, "x"));
-            assert_eq!(invalid.value("name").as_deref(), Some("Ann"));
-            assert!(echo.onto(AppError::new("user_exists", "x")).values.is_empty());
         }
     }
 }

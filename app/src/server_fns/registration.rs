@@ -67,11 +67,16 @@ pub async fn register(
     if intent.as_deref() == Some("check") {
         return match username_flow::is_available(&core, &username, ip).await {
             Ok(available) => {
-                let answer = AppError::username_status(available, echo.into_values());
+                let answer = AppError::username_status(available);
                 set_status(http::StatusCode::BAD_REQUEST, &answer);
+                echo.keep_for(&answer).await;
                 Err(answer)
             }
-            Err(e) => Err(echo.onto(fail(e).await)),
+            Err(e) => {
+                let err = fail(e).await;
+                echo.keep_for(&err).await;
+                Err(err)
+            }
         };
     }
 

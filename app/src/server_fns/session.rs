@@ -24,7 +24,11 @@ pub async fn login(identifier: String, password: String, next: Option<String>) -
             leptos_axum::redirect(&safe_next(next.as_deref()));
             Ok(())
         }
-        Err(e) => Err(Echo::default().with("identifier", &identifier).onto(crate::ssr::fail(e).await)),
+        Err(e) => {
+            let err = crate::ssr::fail(e).await;
+            Echo::default().with("identifier", &identifier).keep_for(&err).await;
+            Err(err)
+        }
     }
 }
 

@@ -261,7 +261,7 @@ pub fn set_status(status: StatusCode, err: &AppError) {
 }
 
 /// A plain HTML form post (JavaScript off): the answer must stay a redirect.
-fn is_form_post() -> bool {
+pub(crate) fn is_form_post() -> bool {
     use_context::<http::request::Parts>().is_some_and(|p| {
         p.method == http::Method::POST
             && p.headers.get(header::ACCEPT).and_then(|v| v.to_str().ok()).is_some_and(|v| v.contains("text/html"))

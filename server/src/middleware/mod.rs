@@ -8,9 +8,11 @@
 //! 5. [`readiness`]: 503 at once while Redis is down;
 //! 6. [`origin`]: refuses cross-site posts;
 //! 7. sessions and axum-login;
-//! 8. [`recorder::note_user`]: remembers the signed-in user for the records.
+//! 8. [`recorder::note_user`]: remembers the signed-in user for the records;
+//!    [`flash`]: hands a page the values of its form's failed post.
 
 pub mod context;
+pub mod flash;
 pub mod headers;
 pub mod origin;
 pub mod readiness;
