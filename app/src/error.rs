@@ -20,6 +20,7 @@ pub mod code {
     pub const INVALID_INPUT: &str = "invalid_input";
     pub const USERNAME_STATUS: &str = "username_status";
     pub const CODE_EXPIRED: &str = "code_expired";
+    pub const LINK_EXPIRED: &str = "link_expired";
     pub const NOT_LOGGED_IN: &str = "not_logged_in";
     pub const NETWORK_ERROR: &str = "network_error";
     pub const BAD_REQUEST: &str = "bad_request";

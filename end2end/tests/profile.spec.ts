@@ -112,3 +112,39 @@ test('changing the password logs out older sessions', async ({ page, mailbox, br
   await page.goto('/profile');
   await expect(page.getByTestId('profile-username')).toHaveText(`@${user.username}`);
 });
+
+test('forgot password: the emailed link sets a new password without the code', async ({ page, mailbox }, testInfo) => {
+  const project = testInfo.project.name;
+  const user = await signUp(page, mailbox, 'resetlink', project);
+  await page.getByRole('button', { name: 'Log out' }).click();
+  await expect(page.getByTestId('nav-signed-out')).toBeVisible();
+
+  await page.goto('/forgot-password');
+  await waitForApp(page, project);
+  await page.locator('#email').fill(user.email);
+  await page.getByRole('button', { name: 'Send me a code' }).click();
+  await expect(page).toHaveURL(/\/reset-password\?email=/);
+
+  const mail = await mailbox.latest(user.email, 2);
+  const link = /(http:\/\/\S+\/reset-password\?\S+token=\w+)/.exec(mail.text)?.[1];
+  expect(link, mail.text).toBeTruthy();
+  await page.goto(new URL(link!).pathname + new URL(link!).search);
+  await waitForApp(page, project);
+  await expect(page.locator('#code')).toHaveCount(0);
+  const newPassword = 'a password set by link';
+  await page.locator('#new_password').fill(newPassword);
+  await page.locator('#confirm_password').fill(newPassword);
+  await snap(page, 'reset-password-link', project);
+  await page.getByRole('button', { name: 'Set new password' }).click();
+  await expect(page).toHaveURL(/\/profile\?reset=1/);
+  await expect(page.getByTestId('notice')).toHaveText('Your new password is set, and you are logged in.');
+});
+
+test('a stale address-confirmation link says so', async ({ page }, testInfo) => {
+  const project = testInfo.project.name;
+  await page.goto('/confirm-email?token=nosuchtoken');
+  await waitForApp(page, project);
+  await snap(page, 'confirm-email', project);
+  await page.getByRole('button', { name: 'Confirm my address' }).click();
+  await expect(page.getByTestId('form-error')).toHaveText('This link has expired or was already used. Ask for a new one.');
+});

@@ -146,6 +146,16 @@ pub(crate) enum Checked<'a> {
     Token(&'a str),
 }
 
+impl Checked<'_> {
+    /// What to answer when nothing is pending for the proof.
+    pub(crate) fn expired(&self) -> FlowError {
+        match self {
+            Checked::Code(_) => FlowError::CodeExpired,
+            Checked::Token(_) => FlowError::LinkExpired,
+        }
+    }
+}
+
 impl<'a> Proof<'a> {
     pub(crate) fn check(self, errors: &mut FieldErrors) -> Option<Checked<'a>> {
         match self {

@@ -127,6 +127,8 @@ pub enum FlowError {
     CodeExhausted,
     #[error("verification code expired or never issued")]
     CodeExpired,
+    #[error("an emailed link expired, was used, or never existed")]
+    LinkExpired,
     #[error("the signed-in account no longer exists")]
     AccountGone,
     /// The live registration for this address was started by another

@@ -147,7 +147,7 @@ async fn set_with_proof(
     let mut hash = None;
     for _ in 0..ATTEMPT_RETRIES {
         let Some(guard) = pending::guard(&core.redis, purpose, email).await? else {
-            return Err(FlowError::CodeExpired);
+            return Err(proof.expired());
         };
         match proof {
             Checked::Code(code) => {
@@ -160,7 +160,7 @@ async fn set_with_proof(
             Checked::Token(token) => match pending::link_token(&core.redis, purpose, email).await? {
                 Some((code, live)) if code == guard.code && bool::from(live.as_bytes().ct_eq(token.as_bytes())) => {}
                 Some((code, _)) if code != guard.code => continue,
-                _ => return Err(FlowError::CodeExpired),
+                _ => return Err(FlowError::LinkExpired),
             },
         }
         // Only a right code costs a hash.

@@ -308,7 +308,7 @@ pub async fn complete(
     for _ in 0..ATTEMPT_RETRIES {
         let (guard, candidate) = pending::registration_state(&core.redis, &email).await?;
         let (Some(guard), Some(candidate)) = (guard, candidate) else {
-            return Err(FlowError::CodeExpired);
+            return Err(proof.expired());
         };
         match &proof {
             Checked::Code(code) => {
@@ -320,7 +320,7 @@ pub async fn complete(
             // The link is no guess: it proves the mailbox, whatever was guessed.
             Checked::Token(token) => {
                 if !bool::from(token.as_bytes().ct_eq(candidate.validation_token.as_bytes())) {
-                    return Err(FlowError::CodeExpired);
+                    return Err(FlowError::LinkExpired);
                 }
             }
         }
@@ -385,7 +385,7 @@ pub async fn confirm_email(core: &Core, token: &str) -> Result<Uuid, FlowError> 
     match pending::confirm_email(&core.redis, token).await? {
         Confirmation::Confirmed(id) => Ok(id),
         Confirmation::Taken => Err(FlowError::AccountExists),
-        Confirmation::Expired => Err(FlowError::CodeExpired),
+        Confirmation::Expired => Err(FlowError::LinkExpired),
     }
 }
 

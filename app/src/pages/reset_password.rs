@@ -22,7 +22,9 @@ pub fn ResetPasswordPage() -> impl IntoView {
             "If an account uses this address, a 6-digit code is on its way. It expires in 10 minutes.".to_owned()
         })
     });
-    let start_again = Signal::derive(move || matches!(value.get(), Some(Err(e)) if e.is(code::CODE_EXPIRED)));
+    let start_again = Signal::derive(
+        move || matches!(value.get(), Some(Err(e)) if e.is(code::CODE_EXPIRED) || e.is(code::LINK_EXPIRED)),
+    );
     view! {
         <Title text="Set a new password" />
         <section class="card narrow">

@@ -68,6 +68,12 @@ pub fn classify(err: &FlowError, request_id: &str) -> Classified {
         F::CodeExpired => {
             (StatusCode::GONE, "code_expired", Count(Validation), "This code has expired. Please start again.".into())
         }
+        F::LinkExpired => (
+            StatusCode::GONE,
+            "link_expired",
+            Count(Validation),
+            "This link has expired or was already used. Ask for a new one.".into(),
+        ),
         F::AccountGone => (
             StatusCode::UNAUTHORIZED,
             "account_gone",
@@ -307,6 +313,7 @@ mod tests {
             (FlowError::CodeExhausted, 400, "code_exhausted", Count(Validation)),
             (FlowError::CodeExpired, 410, "code_expired", Count(Validation)),
             (FlowError::AccountGone, 401, "account_gone", Count(Auth)),
+            (FlowError::LinkExpired, 410, "link_expired", Count(Validation)),
             (FlowError::AccountExists, 409, "user_exists", Count(Validation)),
             (FlowError::OtherAttempt, 409, "other_attempt", Count(Validation)),
             (FlowError::Throttled { retry_after: 30 }, 429, "too_many_requests", Count(Auth)),

@@ -137,7 +137,7 @@ async fn an_sms_registration_owns_the_phone_not_the_email() {
     assert_eq!(app.keys("account:email:*").await, vec!["account:email:ann@example.com".to_owned()]);
     assert_eq!(token_status(&app, EMAIL).await, 200, "now the address works too");
     let res = app.call_fn("confirm-email", &[("token", &token)]).await;
-    assert_eq!(code_of(res).await.1, "code_expired", "a link works once");
+    assert_eq!(code_of(res).await.1, "link_expired", "a link works once");
 }
 
 #[tokio::test]

@@ -227,5 +227,5 @@ async fn the_mailbox_owner_recovers_while_strangers_spend_the_days_guesses() {
     assert_ne!(status, 200, "{body}");
     assert_eq!(reset_from(&app, "10.0.0.1", ("token", &token)).await.0, 200);
     assert_eq!(login_with(&app, &http_client(), NEW_PASSWORD).await, 200);
-    assert_eq!(reset_from(&app, "10.0.0.1", ("token", &token)).await.1["code"], "code_expired", "a link works once");
+    assert_eq!(reset_from(&app, "10.0.0.1", ("token", &token)).await.1["code"], "link_expired", "a link works once");
 }

@@ -531,3 +531,21 @@ async fn code_requests_are_limited_per_client_ip() {
     assert!(app.keys("*a3@example.com*").await.is_empty(), "refused before anything is written");
     assert!((1..=600).contains(&app.ttl("code_request:127.0.0.1").await));
 }
+
+#[tokio::test]
+async fn discarding_a_failed_code_leaves_a_newer_code_alive() {
+    use keyhold::domain::{Email, Purpose};
+    use keyhold::store::pending;
+    let app = spawn_app_with(&[("CODE_RESEND_COOLDOWN", "0")]).await;
+    start_on_page(&app, EMAIL, "ann").await;
+    let first = app.message(0).await.code();
+    assert_eq!(app.call_fn("resend", &[("email", EMAIL)]).await.status(), 200);
+    let second = app.message(1).await.code();
+    // The first code's delivery "failed" late, after the resend went out.
+    let email = Email::parse(EMAIL).unwrap();
+    pending::discard(&app.core.redis, Purpose::FinishRegistration, &email, &first).await.unwrap();
+    let guard = app.hgetall("verification_guard:finish_registration:ann@example.com").await;
+    assert_eq!(guard.get("code"), Some(&second), "the newer code is still live");
+    assert!(!app.hgetall("user_candidate:ann@example.com").await.is_empty());
+    assert_eq!(complete(&app, EMAIL, &second).await.status(), 200);
+}

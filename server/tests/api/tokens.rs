@@ -255,3 +255,24 @@ async fn the_api_changes_a_password_with_a_bearer_token_and_a_code() {
     let res = app.post_json("/api/auth/token", &json!({"email": EMAIL, "password": "another fine passphrase"})).await;
     assert_eq!(res.status(), 200);
 }
+
+#[tokio::test]
+async fn racing_refreshes_with_one_token_rotate_once_and_end_the_family() {
+    let app = spawn_app().await;
+    create_account(&app, EMAIL, "ann").await;
+    let pair = tokens(&app).await;
+    let token = pair["refresh_token"].as_str().unwrap().to_owned();
+    let answers = futures::future::join_all((0..20).map(|_| refresh(&app, &token))).await;
+    let mut issued = Vec::new();
+    for res in answers {
+        if res.status() == 200 {
+            issued.push(res.json::<Value>().await.unwrap());
+        }
+    }
+    assert_eq!(issued.len(), 1, "exactly one refresh wins");
+    // The others were reuse: the whole family, the winner's tokens included, is over.
+    let winner = issued[0]["access_token"].as_str().unwrap();
+    assert_eq!(code_of(me(&app, winner).await).await, (401, "token_revoked".to_owned()));
+    app.core.error_sink.flush().await;
+    assert!(!app.keys("error:keyhold-test:auth:*").await.is_empty(), "reuse is kept as a security event");
+}
