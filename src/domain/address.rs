@@ -1,5 +1,5 @@
-use super::text::text_newtype;
-use super::{ParseError, has_control_chars};
+use super::ParseError;
+use super::text::{blank_is_none, one_line, text_newtype};
 use serde::{Deserialize, Serialize};
 
 /// A postal address on one line: 1–300 characters, no control characters.
@@ -14,22 +14,12 @@ impl Address {
     pub const MAX_LEN: usize = 300;
 
     pub fn parse(input: &str) -> Result<Self, ParseError> {
-        let s = input.trim();
-        if s.is_empty() {
-            return Err(ParseError::Required);
-        }
-        if s.chars().count() > Self::MAX_LEN {
-            return Err(ParseError::TooLong { max: Self::MAX_LEN });
-        }
-        if has_control_chars(s) {
-            return Err(ParseError::ControlCharacters);
-        }
-        Ok(Self(s.to_owned()))
+        one_line(input, Self::MAX_LEN).map(Self)
     }
 
     /// Blank means "no address".
     pub fn parse_optional(input: &str) -> Result<Option<Self>, ParseError> {
-        if input.trim().is_empty() { Ok(None) } else { Self::parse(input).map(Some) }
+        blank_is_none(input, Self::parse)
     }
 
     pub fn as_str(&self) -> &str {

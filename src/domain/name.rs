@@ -1,5 +1,5 @@
-use super::text::text_newtype;
-use super::{ParseError, has_control_chars};
+use super::ParseError;
+use super::text::{one_line, text_newtype};
 use serde::{Deserialize, Serialize};
 
 /// A person's display name: 1–100 characters, no control characters.
@@ -13,17 +13,7 @@ impl PersonName {
     pub const MAX_LEN: usize = 100;
 
     pub fn parse(input: &str) -> Result<Self, ParseError> {
-        let s = input.trim();
-        if s.is_empty() {
-            return Err(ParseError::Required);
-        }
-        if s.chars().count() > Self::MAX_LEN {
-            return Err(ParseError::TooLong { max: Self::MAX_LEN });
-        }
-        if has_control_chars(s) {
-            return Err(ParseError::ControlCharacters);
-        }
-        Ok(Self(s.to_owned()))
+        one_line(input, Self::MAX_LEN).map(Self)
     }
 
     pub fn as_str(&self) -> &str {

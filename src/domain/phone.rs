@@ -37,7 +37,7 @@ impl Phone {
 
     /// Parses an optional field: blank means "no phone".
     pub fn parse_optional(input: &str) -> Result<Option<Self>, ParseError> {
-        if input.trim().is_empty() { Ok(None) } else { Self::parse(input).map(Some) }
+        super::text::blank_is_none(input, Self::parse)
     }
 
     pub fn as_str(&self) -> &str {

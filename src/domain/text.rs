@@ -35,3 +35,27 @@ macro_rules! text_newtype {
 }
 
 pub(crate) use text_newtype;
+
+/// A one-line text field: trimmed, required, at most `max` characters, no
+/// control characters.
+pub(crate) fn one_line(input: &str, max: usize) -> Result<String, super::ParseError> {
+    let s = input.trim();
+    if s.is_empty() {
+        return Err(super::ParseError::Required);
+    }
+    if s.chars().count() > max {
+        return Err(super::ParseError::TooLong { max });
+    }
+    if super::has_control_chars(s) {
+        return Err(super::ParseError::ControlCharacters);
+    }
+    Ok(s.to_owned())
+}
+
+/// An optional field: blank means none, anything else must parse.
+pub(crate) fn blank_is_none<T>(
+    input: &str,
+    parse: impl FnOnce(&str) -> Result<T, super::ParseError>,
+) -> Result<Option<T>, super::ParseError> {
+    if input.trim().is_empty() { Ok(None) } else { parse(input).map(Some) }
+}

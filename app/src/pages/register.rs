@@ -193,6 +193,7 @@ pub fn RegisterPage() -> impl IntoView {
                         <input type="radio" name="delivery_method" value="sms" checked=method == "sms" />
                         <span>"SMS"</span>
                     </label>
+                    <p class="hint">"By SMS, we also email you a link to confirm your address; until then you log in with your username."</p>
                 </fieldset>
                 <fieldset class="choices">
                     <legend>"I am here to"</legend>
