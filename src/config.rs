@@ -131,6 +131,8 @@ pub struct Limits {
     pub code_daily_failures: u32,
     /// Wrong guesses per purpose, email and client in 15 minutes.
     pub code_client_failures: u32,
+    /// Wrong guesses per client in 15 minutes, whatever the address.
+    pub code_ip_failures: u32,
     pub code_sends: u32,
     /// Codes (registrations, resets) a client IP may request per window.
     pub code_requests_per_ip: u64,
@@ -283,6 +285,7 @@ impl Settings {
             code_attempts: vars.parse_positive("CODE_MAX_ATTEMPTS", 5)?,
             code_daily_failures: vars.parse_positive("CODE_MAX_DAILY_FAILURES", 100)?,
             code_client_failures: vars.parse_positive("CODE_MAX_CLIENT_FAILURES", 15)?,
+            code_ip_failures: vars.parse_positive("CODE_MAX_IP_FAILURES", 30)?,
             code_sends: vars.parse_positive("CODE_MAX_SENDS", 5)?,
             code_requests_per_ip: vars.parse_positive("CODE_REQUEST_LIMIT_IP", 30)?,
             resend_cooldown: vars.parse("CODE_RESEND_COOLDOWN", 60)?,

@@ -136,12 +136,18 @@ pub fn verification_failures(purpose: Purpose, email: &Email) -> String {
 /// address's codes from one client, in a short window: one client cannot
 /// spend the address's daily budget.
 pub fn code_guesses(purpose: Purpose, email: &Email, ip: IpAddr) -> String {
-    format!("code_guesses:{purpose}:{email}:{ip}")
+    format!("code_guesses:{purpose}:{email}:{}", client(ip))
+}
+
+/// `code_guesses:all:{ip_addr}`: wrong guesses from one client at any
+/// address's codes: nobody guesses across many accounts at once.
+pub fn code_guesses_all(ip: IpAddr) -> String {
+    format!("code_guesses:all:{}", client(ip))
 }
 
 /// `code_request:{ip_addr}`: codes requested (registrations, resets) per client IP.
 pub fn code_request(ip: IpAddr) -> String {
-    format!("code_request:{ip}")
+    format!("code_request:{}", client(ip))
 }
 
 /// `login_fail:account:{user_id}`: failed logins for an account, whichever
@@ -158,7 +164,7 @@ pub fn login_fail_unknown(name: &str) -> String {
 
 /// `login_fail:ip:{ip_addr}`: failed logins from one client.
 pub fn login_fail_ip(ip: IpAddr) -> String {
-    format!("login_fail:ip:{ip}")
+    format!("login_fail:ip:{}", client(ip))
 }
 
 /// 32 hex characters of SHA-256: a fixed-length key part for input of any length.
@@ -185,7 +191,29 @@ pub fn sms_limit_all(at: DateTime<Utc>) -> String {
 
 /// `error_cap:{ip_addr}`: error records kept for one client this hour.
 pub fn error_cap(ip: IpAddr) -> String {
-    format!("error_cap:{ip}")
+    format!("error_cap:{}", client(ip))
+}
+
+/// `form_values_kept:{ip_addr}`: failed forms whose typed values one client
+/// had kept in a session (each may make a new session).
+pub fn form_values_kept(ip: IpAddr) -> String {
+    format!("form_values_kept:{}", client(ip))
+}
+
+/// A client as the per-client limits count it: an IPv4 address, or the /64
+/// an IPv6 address is in (one host easily holds a whole /64, so counting
+/// single IPv6 addresses would let it step around every limit).
+fn client(ip: IpAddr) -> String {
+    match ip {
+        IpAddr::V4(v4) => v4.to_string(),
+        IpAddr::V6(v6) => match v6.to_ipv4_mapped() {
+            Some(v4) => v4.to_string(),
+            None => {
+                let s = v6.segments();
+                format!("{:x}:{:x}:{:x}:{:x}::/64", s[0], s[1], s[2], s[3])
+            }
+        },
+    }
 }
 
 /// `payments:user:{user_id}`
@@ -288,6 +316,13 @@ mod tests {
         );
         assert_eq!(login_fail_account("u1"), "login_fail:account:u1");
         assert_eq!(login_fail_ip("10.0.0.1".parse().unwrap()), "login_fail:ip:10.0.0.1");
+        // IPv6 clients count by /64.
+        assert_eq!(login_fail_ip("2001:db8:1:2:aaaa::1".parse().unwrap()), "login_fail:ip:2001:db8:1:2::/64");
+        assert_eq!(
+            login_fail_ip("2001:db8:1:2:bbbb::9".parse().unwrap()),
+            login_fail_ip("2001:db8:1:2:aaaa::1".parse().unwrap())
+        );
+        assert_eq!(code_request("::ffff:10.0.0.1".parse().unwrap()), "code_request:10.0.0.1");
         // Names that are no account: a digest, however long the input.
         let long = login_fail_unknown(&"x".repeat(10_000));
         assert_eq!(long.len(), "login_fail:unknown:".len() + 32);

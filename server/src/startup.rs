@@ -157,7 +157,8 @@ fn page_context(state: &AppState) {
         provide_context(values);
     }
     if let (Some(nonce), Some(res)) = (use_nonce(), use_context::<leptos_axum::ResponseOptions>())
-        && let Ok(policy) = HeaderValue::from_str(&middleware::headers::page_policy(&nonce))
+        && let Ok(policy) =
+            HeaderValue::from_str(&middleware::headers::page_policy(&nonce, state.core.settings.is_development()))
     {
         res.insert_header(header::CONTENT_SECURITY_POLICY, policy);
     }

@@ -108,7 +108,8 @@ pub(crate) async fn judge(
 ) -> Result<Judgement, FlowError> {
     let limits = &core.settings.limits;
     let max = limits.code_attempts;
-    if pending::client_guesses(&core.redis, purpose, email, client).await? >= limits.code_client_failures {
+    let (here, everywhere) = pending::client_guesses(&core.redis, purpose, email, client).await?;
+    if here >= limits.code_client_failures || everywhere >= limits.code_ip_failures {
         return Err(FlowError::Throttled { retry_after: keys::CODE_GUESS_WINDOW });
     }
     if guard.attempts >= max || guard.daily_failures >= limits.code_daily_failures {

@@ -51,6 +51,9 @@ pub async fn check_password(core: &Core, identifier: &str, password: &str, ip: I
     let verified = passwords::verify(password, account.as_ref().map(|a| a.password_hash.clone())).await?;
     match account {
         Some(account) if verified => {
+            // The account's count starts over; the client's loses this one
+            // attempt, so people behind one address are not locked out by
+            // their own successful logins.
             rate_limit::forgive(&core.redis, &[&name_key], &[&ip_key]).await?;
             Ok(account)
         }

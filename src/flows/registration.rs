@@ -125,6 +125,9 @@ pub async fn start(core: &Core, input: RegistrationInput, ip: IpAddr) -> Result<
         return Err(FlowError::Invalid(FieldErrors::single("phone", "We cannot send text messages to this country.")));
     }
     codes::throttle_requests(core, ip).await?;
+    if let (DeliveryMethod::Sms, Some(phone)) = (parsed.method, &parsed.phone) {
+        sms_budget(core, phone).await?;
+    }
     // Hash before any lookup so that every path costs the same.
     let password_hash = passwords::hash(password).await?;
 
@@ -164,6 +167,7 @@ pub async fn start(core: &Core, input: RegistrationInput, ip: IpAddr) -> Result<
         token: &candidate.validation_token,
         email_taken: email_taken && parsed.method == DeliveryMethod::Email,
         replaced: issued.replaced,
+        resend: false,
         code: &issued.code,
     };
     send(core, delivery, registration.attempt).await
@@ -191,6 +195,7 @@ pub async fn resend(core: &Core, email: &str, ip: IpAddr, attempt: Option<&str>)
         token: &candidate.validation_token,
         email_taken,
         replaced: false,
+        resend: true,
         code: &issued.code,
     };
     send(core, delivery, attempt.unwrap_or_default().to_owned()).await
@@ -208,16 +213,18 @@ async fn sms_budget(core: &Core, phone: &Phone) -> Result<(), FlowError> {
         keys::sms_limit_number(phone, "day"),
         keys::sms_limit_all(chrono::Utc::now()),
     );
-    let caps = [(hour.as_str(), limits.per_number_hour, 3_600), (day.as_str(), limits.per_number_day, 86_400)];
-    if let Decision::Limited { retry_after } = rate_limit::attempt(&core.redis, &caps).await? {
-        return Err(FlowError::SmsLimit { reason: "the cap for one number was reached", retry_after });
+    // One script: a text refused by any cap counts against none.
+    let caps = [
+        (hour.as_str(), limits.per_number_hour, 3_600),
+        (day.as_str(), limits.per_number_day, 86_400),
+        (all.as_str(), limits.per_hour, 3_600),
+    ];
+    match rate_limit::attempt(&core.redis, &caps).await? {
+        Decision::Allowed => Ok(()),
+        Decision::Limited { retry_after } => {
+            Err(FlowError::SmsLimit { reason: "a cap on text messages was reached", retry_after })
+        }
     }
-    if let Decision::Limited { retry_after } =
-        rate_limit::attempt(&core.redis, &[(all.as_str(), limits.per_hour, 3_600)]).await?
-    {
-        return Err(FlowError::SmsLimit { reason: "the hourly budget for all numbers was reached", retry_after });
-    }
-    Ok(())
 }
 
 /// The attempt a script must check: `None` (the API, the emailed link)
@@ -237,17 +244,18 @@ struct Delivery<'a> {
     email_taken: bool,
     /// This code replaced another attempt's live code: the mail says so.
     replaced: bool,
+    /// "Send a new code" rather than a first one.
+    resend: bool,
     code: &'a str,
 }
 
 /// Sends the code (or, to an address that already has an account, a warning).
 async fn send(core: &Core, d: Delivery<'_>, attempt: String) -> Result<CodeSent, FlowError> {
     let s = &core.settings;
-    if let (DeliveryMethod::Sms, Some(phone)) = (d.method, d.phone)
-        && let Err(limit) = sms_budget(core, phone).await
-    {
-        pending::discard(&core.redis, PURPOSE, d.email, d.code).await?;
-        return Err(limit);
+    // A start counted its text before issuing the code; a resend learns the
+    // number from the script that issued it. Refused, its registration stays.
+    if let (true, DeliveryMethod::Sms, Some(phone)) = (d.resend, d.method, d.phone) {
+        sms_budget(core, phone).await?;
     }
     let message = if d.email_taken {
         let mut login = s.app_url.clone();
@@ -289,8 +297,9 @@ async fn free_username_like(core: &Core, base: &Username) -> Result<Username, Fl
 }
 
 /// Verifies the proof and creates the account; returns its id. `attempt`:
-/// the one the caller's session started; a code typed on the pages must
-/// belong to it (`None`: not bound, as the API and the emailed link).
+/// the one the caller's session started; a code or link used on the pages
+/// must belong to it (`None`: not bound, as the API, whose clients have no
+/// session and must hold the code).
 /// `client`: whose wrong guesses these are.
 pub async fn complete(
     core: &Core,
@@ -339,7 +348,7 @@ pub async fn complete(
         match pending::complete_registration(&core.redis, new_account).await? {
             CompleteOutcome::Created { email_proven: true } => return Ok(user_id),
             CompleteOutcome::Created { email_proven: false } => {
-                ask_to_confirm(core, user_id, &email).await;
+                ask_to_confirm(core, user_id, &email, &candidate.username).await;
                 return Ok(user_id);
             }
             CompleteOutcome::OtherAttempt => return Err(FlowError::OtherAttempt),
@@ -353,9 +362,9 @@ pub async fn complete(
 }
 
 /// Sends an account registered by SMS a link that confirms its address.
-/// A failure leaves the account as it is (it can ask again from the profile
-/// later) and is kept in the error log.
-async fn ask_to_confirm(core: &Core, user_id: Uuid, email: &Email) {
+/// A failure leaves the account as it is, usable by its username, and is
+/// kept in the error log.
+async fn ask_to_confirm(core: &Core, user_id: Uuid, email: &Email, username: &Username) {
     let token = passwords::random_token(32);
     let ttl = core.settings.ttl.user_candidate;
     let stored = pending::store_email_confirmation(&core.redis, &token, user_id, email, ttl).await;
@@ -364,7 +373,7 @@ async fn ask_to_confirm(core: &Core, user_id: Uuid, email: &Email) {
             let mut link = core.settings.app_url.clone();
             link.set_path("/confirm-email");
             link.query_pairs_mut().clear().append_pair("token", &token);
-            let message = templates::confirm_email(email, link.as_str(), ttl);
+            let message = templates::confirm_email(email, username.as_str(), link.as_str(), ttl);
             core.notifier.send(Message::Email(message)).await.map_err(FlowError::DeliveryFailed)
         }
         Err(e) => Err(e.into()),

@@ -66,21 +66,23 @@ pub fn registration_code(to: &Email, code: &str, link: &str, ttl_secs: u64, anot
 }
 
 /// Asks the owner of an address given at an SMS registration to confirm it.
-pub fn confirm_email(to: &Email, link: &str, ttl_secs: u64) -> EmailMessage {
+pub fn confirm_email(to: &Email, username: &str, link: &str, ttl_secs: u64) -> EmailMessage {
     let hours = ttl_secs.div_ceil(3600);
     let link_html = escape_html(link);
     EmailMessage {
         to: to.to_string(),
         subject: "Confirm your address for Keyhold".to_owned(),
         text: format!(
-            "Someone (maybe you) created a Keyhold account by text message and gave this email address.\n\n\
+            "Someone (maybe you) created the Keyhold account @{username} by text message and gave this \
+             email address.\n\n\
              If it was you, confirm the address with this link:\n{link}\n\n\
              Until then the address cannot be used to log in or to reset the password. \
              The link expires in {hours} hours. If it was not you, ignore this email: \
              the address stays yours.\n"
         ),
         html: html_page(&format!(
-            "<p>Someone (maybe you) created a Keyhold account by text message and gave this email address.</p>\
+            "<p>Someone (maybe you) created the Keyhold account <strong>@{username}</strong> by text message \
+             and gave this email address.</p>\
              <p>If it was you, <a href=\"{link_html}\">confirm the address</a>.</p>\
              <p>Until then the address cannot be used to log in or to reset the password. The link expires \
              in {hours} hours. If it was not you, ignore this email: the address stays yours.</p>"

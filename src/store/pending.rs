@@ -236,10 +236,17 @@ pub async fn registration_state(
 }
 
 /// Wrong guesses from one client at an address's codes in the current window.
-pub async fn client_guesses(conn: &ConnectionManager, purpose: Purpose, email: &Email, ip: IpAddr) -> StoreResult<u32> {
+/// Returns the guesses at this address's codes and at any address's codes, in one MGET.
+pub async fn client_guesses(
+    conn: &ConnectionManager,
+    purpose: Purpose,
+    email: &Email,
+    ip: IpAddr,
+) -> StoreResult<(u32, u32)> {
     let mut conn = conn.clone();
-    let n: Option<u32> = conn.get(keys::code_guesses(purpose, email, ip)).await?;
-    Ok(n.unwrap_or(0))
+    let (here, all): (Option<u32>, Option<u32>) =
+        conn.mget(&[keys::code_guesses(purpose, email, ip), keys::code_guesses_all(ip)]).await?;
+    Ok((here.unwrap_or(0), all.unwrap_or(0)))
 }
 
 /// The live code of a purpose and its link token, if it has one.
@@ -371,6 +378,7 @@ pub async fn fail_attempt(conn: &ConnectionManager, guess: WrongGuess<'_>) -> St
         .key(keys::verification(guess.purpose, guess.email, guess.code))
         .key(keys::verification_failures(guess.purpose, guess.email))
         .key(keys::code_guesses(guess.purpose, guess.email, guess.client))
+        .key(keys::code_guesses_all(guess.client))
         .arg(guess.code)
         .arg(guess.max_attempts)
         .arg(guess.max_daily_failures)

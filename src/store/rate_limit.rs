@@ -52,7 +52,8 @@ pub async fn attempt(conn: &ConnectionManager, limits: &[(&str, u64, u64)]) -> S
 }
 
 /// Takes back counted attempts after a success: `clear` keys are deleted,
-/// `undo` keys lose the one attempt (if they still exist).
+/// `undo` keys lose one attempt if they still count any (a DECR on an
+/// expired counter would recreate it without a TTL). One atomic script.
 pub async fn forgive(conn: &ConnectionManager, clear: &[&str], undo: &[&str]) -> StoreResult<()> {
     let mut invocation = FORGIVE.prepare_invoke();
     invocation.arg(clear.len());

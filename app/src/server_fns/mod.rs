@@ -87,6 +87,13 @@ pub(crate) mod ssr {
         Ok(stored.filter(same).map(|a| a.attempt).unwrap_or_default())
     }
 
+    /// The most values and characters per value a failed form keeps.
+    const MAX_VALUES: usize = 12;
+    const MAX_VALUE_CHARS: usize = 300;
+    /// Failed forms whose values one client may have kept per window.
+    const MAX_KEPT: u64 = 60;
+    const KEPT_WINDOW: u64 = 600;
+
     /// The end of a form's server function: redirect to `to` on success;
     /// on failure answer the error, with the form's values echoed back.
     pub async fn finish<T>(
@@ -131,8 +138,22 @@ pub(crate) mod ssr {
             if !back_to_form || !crate::ssr::failure::is_form_post() {
                 return;
             }
+            // Bounded: a form's fields, each cut to what any field takes.
+            let values: Vec<(String, String)> = self
+                .0
+                .into_iter()
+                .take(MAX_VALUES)
+                .map(|(k, v)| (k, v.chars().take(MAX_VALUE_CHARS).collect()))
+                .collect();
+            // A post without a cookie makes a new session: count them per client.
+            let Ok(core) = crate::ssr::core() else { return };
+            let key = keyhold::keys::form_values_kept(crate::ssr::request_context().client_ip);
+            let allowed = keyhold::store::rate_limit::hit(&core.redis, &key, MAX_KEPT, KEPT_WINDOW).await;
+            if !matches!(allowed, Ok(keyhold::store::rate_limit::Decision::Allowed)) {
+                return;
+            }
             if let Ok(session) = auth_session().await
-                && let Err(e) = session.session.insert(FormValues::SESSION_KEY, self.0).await
+                && let Err(e) = session.session.insert(FormValues::SESSION_KEY, values).await
             {
                 tracing::warn!(error = %e, "the typed values could not be kept");
             }

@@ -108,17 +108,14 @@ pub async fn check_username(username: String) -> Result<bool, AppError> {
     }
 }
 
-/// Verifies by code or magic link, then logs the new account in. A code
-/// must belong to the attempt this session started; the emailed link
-/// proves the mailbox by itself.
+/// Verifies by code or magic link, then logs the new account in. Either
+/// must belong to the attempt this session started: a code or link from
+/// someone else's attempt (their username and password) never creates an
+/// account for whoever follows it.
 #[cfg(feature = "ssr")]
 async fn complete(email: String, proof: keyhold::flows::registration::Proof<'_>) -> Result<(), AppError> {
-    use keyhold::flows::registration::Proof;
     let core = crate::ssr::core()?;
-    let attempt = match proof {
-        Proof::Code(_) => Some(super::ssr::attempt_for(&email).await?),
-        Proof::Token(_) => None,
-    };
+    let attempt = Some(super::ssr::attempt_for(&email).await?);
     let client = crate::ssr::request_context().client_ip;
     match keyhold::flows::registration::complete(&core, &email, proof, attempt.as_deref(), client).await {
         Ok(user_id) => {

@@ -84,8 +84,8 @@ pub fn classify(err: &FlowError, request_id: &str) -> Classified {
             StatusCode::CONFLICT,
             "other_attempt",
             Count(Validation),
-            "This code belongs to a registration started somewhere else. If that was you, use the link \
-             in its email; otherwise start again here."
+            "This code or link belongs to a registration started in another browser, perhaps by someone \
+             else. To create your account, start again here."
                 .into(),
         ),
         F::AccountExists => (

@@ -16,10 +16,12 @@ const DEFAULT_POLICY: &str = "default-src 'self'; script-src 'none'; style-src '
 
 /// The policy for a page rendered by Leptos with this request's `nonce`:
 /// scripts from this site, the nonce'd hydration script, and the wasm it loads.
-pub fn page_policy(nonce: &str) -> String {
+/// In development the page may also open the live-reload websocket.
+pub fn page_policy(nonce: &str, development: bool) -> String {
+    let connect = if development { "'self' ws:" } else { "'self'" };
     format!(
         "default-src 'self'; script-src 'self' 'nonce-{nonce}' 'wasm-unsafe-eval'; style-src 'self'; \
-         img-src 'self' data:; connect-src 'self'; object-src 'none'; base-uri 'none'; form-action 'self'; \
+         img-src 'self' data:; connect-src {connect}; object-src 'none'; base-uri 'none'; form-action 'self'; \
          frame-ancestors 'none'"
     )
 }
@@ -47,7 +49,7 @@ mod tests {
 
     #[test]
     fn pages_allow_only_their_own_nonce() {
-        let policy = page_policy("abc123");
+        let policy = page_policy("abc123", false);
         assert!(policy.contains("script-src 'self' 'nonce-abc123' 'wasm-unsafe-eval';"));
         assert!(!policy.contains("unsafe-inline"));
         assert!(DEFAULT_POLICY.contains("script-src 'none'") && DEFAULT_POLICY.contains("frame-ancestors 'none'"));

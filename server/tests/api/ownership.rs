@@ -60,6 +60,9 @@ async fn a_code_from_someone_elses_attempt_never_finishes_yours() {
     // The owner types the new code on their own page: it is refused.
     let res = call_as(&app, &victim, "verify", &[("email", EMAIL), ("code", &second.code())]).await;
     assert_eq!(code_of(res).await, (409, "other_attempt".to_owned()));
+    // Nor does following the new mail's link in the owner's browser.
+    let res = call_as(&app, &victim, "confirm-link", &[("email", EMAIL), ("token", &second.token())]).await;
+    assert_eq!(code_of(res).await, (409, "other_attempt".to_owned()));
     assert!(app.keys("account:*").await.is_empty(), "no account was made from the stranger's data");
     // Nor can the owner resend the stranger's attempt to themselves.
     let res = call_as(&app, &victim, "resend", &[("email", EMAIL)]).await;

@@ -259,7 +259,8 @@ async fn form_errors_come_back_next_to_the_fields_with_the_values_kept() {
     let again = app.get(location.trim_start_matches(&app.address)).await.text().await.unwrap();
     assert!(!again.contains("value=\"Ann Lee\""), "the values are shown once");
     // Nothing half-written: only the error counters and the session.
-    assert!(app.keys("*").await.iter().all(|k| k.starts_with("error:") || !k.contains(':')));
+    let kept = |k: &String| k.starts_with("error:") || k.starts_with("form_values_kept:") || !k.contains(':');
+    assert!(app.keys("*").await.iter().all(kept));
 }
 
 #[tokio::test]
