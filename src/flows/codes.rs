@@ -58,6 +58,7 @@ pub(crate) fn issued(outcome: IssueOutcome) -> Result<Issued, FlowError> {
     match outcome {
         IssueOutcome::Issued { code, replaced, phone, .. } => Ok(Issued { code, replaced, phone }),
         IssueOutcome::OtherAttempt => Err(FlowError::OtherAttempt),
+        IssueOutcome::Again { code, .. } => Ok(Issued { code, replaced: false, phone: None }),
         IssueOutcome::Cooldown { retry_after } | IssueOutcome::TooManySends { retry_after } => {
             Err(FlowError::Throttled { retry_after })
         }

@@ -10,7 +10,7 @@ use crate::notify::{Message, templates};
 use crate::passwords;
 use crate::store::accounts::{self, Account, LoginName};
 use crate::store::error_log::{ErrorKind, NewError};
-use crate::store::pending::{self, Issue, PasswordReset, ResetOutcome};
+use crate::store::pending::{self, Issue, IssueOutcome, PasswordReset, ResetOutcome};
 use std::net::IpAddr;
 use subtle::ConstantTimeEq;
 use uuid::Uuid;
@@ -29,11 +29,16 @@ pub async fn forgot(core: &Core, email: &str, ip: IpAddr) -> Result<CodeIssued, 
     let purpose = Purpose::ForgotPassword;
     let account = accounts::find_id(&core.redis, &LoginName::Email(email.clone())).await?;
     // The emailed link proves the mailbox without typing the code, so no
-    // stranger's wrong guesses can keep the owner from resetting.
-    let link_token = passwords::random_token(32);
-    let mut request = codes::request(core, purpose, &email, DeliveryMethod::Email, Issue::Start);
-    request.link_token = Some(&link_token);
-    let code = codes::issued(pending::issue_code(&core.redis, request).await?)?.code;
+    // stranger's wrong guesses can keep the owner from resetting; and a
+    // request while a code is live sends that code and link again rather
+    // than replacing them, so nobody can kill the mail the owner holds.
+    let fresh_token = passwords::random_token(32);
+    let mut request = codes::request(core, purpose, &email, DeliveryMethod::Email, Issue::Again);
+    request.link_token = Some(&fresh_token);
+    let (code, link_token) = match pending::issue_code(&core.redis, request).await? {
+        IssueOutcome::Again { code, link_token } => (code, link_token.unwrap_or_default()),
+        outcome => (codes::issued(outcome)?.code, fresh_token),
+    };
     let message = account.map(|_| {
         let mut url = core.settings.app_url.clone();
         url.set_path("/reset-password");

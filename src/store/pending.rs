@@ -168,6 +168,9 @@ pub enum Issue<'a> {
     Register(&'a Registration, &'a Candidate),
     /// "Send a new code": the live code dies, a registration's data moves on.
     Resend,
+    /// A password code asked for again: the live one (and its link), if
+    /// any, is sent once more instead of being replaced.
+    Again,
 }
 
 pub struct IssueRequest<'a> {
@@ -196,6 +199,8 @@ pub enum IssueOutcome {
     Issued { code: String, sends: u32, replaced: bool, phone: Option<Phone> },
     /// The live registration belongs to another attempt (another browser).
     OtherAttempt,
+    /// The live code, sent once more, with its link token (if it has one).
+    Again { code: String, link_token: Option<String> },
     /// Too soon after the last send.
     Cooldown { retry_after: u64 },
     /// Every send of this window is used.
@@ -295,7 +300,7 @@ pub async fn issue_code(conn: &ConnectionManager, req: IssueRequest<'_>) -> Stor
         }
         let (registration, candidate) = match req.issue {
             Issue::Register(r, c) => (r.fields(), c.fields()),
-            Issue::Start | Issue::Resend => (Vec::new(), Vec::new()),
+            Issue::Start | Issue::Resend | Issue::Again => (Vec::new(), Vec::new()),
         };
         let mut invocation = ISSUE_CODE.prepare_invoke();
         invocation
@@ -312,7 +317,11 @@ pub async fn issue_code(conn: &ConnectionManager, req: IssueRequest<'_>) -> Stor
             .arg(req.max_sends)
             .arg(req.ttl)
             .arg(req.candidate_ttl)
-            .arg(if matches!(req.issue, Issue::Resend) { "resend" } else { "start" })
+            .arg(match req.issue {
+                Issue::Resend => "resend",
+                Issue::Again => "again",
+                Issue::Start | Issue::Register(..) => "start",
+            })
             .arg(if carries_registration { "1" } else { "0" })
             .arg(req.attempt.unwrap_or_default());
         for list in [&verification, &registration, &candidate] {
@@ -322,6 +331,10 @@ pub async fn issue_code(conn: &ConnectionManager, req: IssueRequest<'_>) -> Stor
             }
         }
         let (status, n, replaced, phone): (String, i64, String, String) = invocation.invoke_async(&mut conn).await?;
+        if status == "again" {
+            let link_token = Some(phone).filter(|t| !t.is_empty());
+            return Ok(IssueOutcome::Again { code: replaced, link_token });
+        }
         let phone = match phone.as_str() {
             "" => None,
             p => Some(Phone::parse(p).map_err(|e| StoreError::corrupt(&guard_key, e.to_string()))?),

@@ -250,3 +250,20 @@ async fn one_client_cannot_guess_across_many_addresses() {
     // The same /64 is the same client.
     assert!(app.ttl("code_guesses:all:2001:db8:7:7::/64").await > 0);
 }
+
+#[tokio::test]
+async fn asking_again_cannot_kill_the_mail_the_owner_holds() {
+    let app = spawn_app_with(&[("CODE_RESEND_COOLDOWN", "0")]).await;
+    create_account(&app, EMAIL, "ann").await;
+    forgot(&app, EMAIL).await;
+    let held = app.message(1).await;
+    // A stranger asks for the same address's reset, again and again.
+    for _ in 0..3 {
+        assert_eq!(forgot(&app, EMAIL).await.status(), 200);
+    }
+    let again = app.message(4).await;
+    assert_eq!(again.code(), held.code(), "the live code is sent again, not replaced");
+    let form =
+        [("email", EMAIL), ("code", &held.code()), ("new_password", NEW_PASSWORD), ("confirm_password", NEW_PASSWORD)];
+    assert_eq!(app.call_fn("reset-password", &form).await.status(), 200, "the first mail still works");
+}

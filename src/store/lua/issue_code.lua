@@ -3,13 +3,16 @@
 -- KEYS[4] new verification     KEYS[5] new registration   KEYS[6] user_candidate
 -- ARGV[1] code the caller saw in the guard ('' = none)   ARGV[2] new code
 -- ARGV[3] now (unix ms)   ARGV[4] resend cooldown (ms)   ARGV[5] max sends
--- ARGV[6] ttl   ARGV[7] candidate ttl   ARGV[8] 'start' | 'resend'
+-- ARGV[6] ttl   ARGV[7] candidate ttl   ARGV[8] 'start' | 'resend' | 'again'
+--   ('again': send the live code once more if there is one, keeping it and
+--   its link, so nobody can kill a code already in someone's mailbox)
 -- ARGV[9] '1' when registration data belongs to the code (it must exist on resend)
 -- ARGV[10] on resend, the attempt the caller owns ('' = not bound to one)
 -- ARGV[11..] three field lists, each a count n then n field/value pairs:
 --   verification, registration, candidate (the last two empty when not used)
 -- Returns {status, n, replaced, phone}: ok/sends (replaced '1' when another
 -- registration's live code died; phone of a resent registration),
+-- again/sends (then the 3rd and 4th items are the live code and its link token),
 -- cooldown/seconds to wait, too_many/seconds, expired, other_attempt, retry.
 local current = redis.call('HGET', KEYS[1], 'code') or ''
 if current ~= ARGV[1] then return {'retry', 0, '0', ''} end
@@ -22,6 +25,11 @@ if current ~= '' then
   if sends >= tonumber(ARGV[5]) then
     return {'too_many', math.max(redis.call('TTL', KEYS[1]), 1), '0', ''}
   end
+end
+
+if ARGV[8] == 'again' and current ~= '' and redis.call('EXISTS', KEYS[2]) == 1 then
+  redis.call('HSET', KEYS[1], 'sends', sends + 1, 'sent_at', now)
+  return {'again', sends + 1, current, redis.call('HGET', KEYS[2], 'link_token') or ''}
 end
 
 local function fields(at)
