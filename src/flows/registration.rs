@@ -385,6 +385,19 @@ async fn ask_to_confirm(core: &Core, user_id: Uuid, email: &Email, username: &Us
     }
 }
 
+/// Sends the confirmation link again to an account whose address is not
+/// confirmed yet (the first mail failed, expired or got lost). Counted
+/// like any code request.
+pub async fn resend_confirmation(core: &Core, user_id: Uuid, ip: IpAddr) -> Result<(), FlowError> {
+    let account = accounts::get(&core.redis, user_id).await?.ok_or(FlowError::AccountGone)?;
+    if account.email_verified {
+        return Ok(());
+    }
+    codes::throttle_requests(core, ip).await?;
+    ask_to_confirm(core, user_id, &account.email, &account.username).await;
+    Ok(())
+}
+
 /// Confirms an account's address with the emailed token; returns the account.
 pub async fn confirm_email(core: &Core, token: &str) -> Result<Uuid, FlowError> {
     let plausible = (1..=64).contains(&token.len()) && token.bytes().all(|b| b.is_ascii_alphanumeric());

@@ -2,7 +2,7 @@ use crate::components::checks;
 use crate::components::field::TextField;
 use crate::components::form::{FormAlert, Notice, came_back, echoed, form_error};
 use crate::error::code;
-use crate::server_fns::{ProfileView, UpdateProfile, profile};
+use crate::server_fns::{ProfileView, ResendConfirmation, UpdateProfile, profile};
 use keyhold::domain::Language;
 use leptos::prelude::*;
 use leptos_meta::Title;
@@ -28,6 +28,8 @@ pub fn ProfilePage() -> impl IntoView {
             Some("Your password is changed. Every other session has been logged out.".to_owned())
         } else if q.get("reset").is_some() {
             Some("Your new password is set, and you are logged in.".to_owned())
+        } else if q.get("confirmation").is_some() {
+            Some("We sent the confirmation link again. It is valid for 24 hours.".to_owned())
         } else if q.get("saved").is_some() || matches!(action.value().get(), Some(Ok(()))) {
             Some("Your profile is saved.".to_owned())
         } else {
@@ -45,6 +47,22 @@ pub fn ProfilePage() -> impl IntoView {
                 }
             })}
         </Suspense>
+    }
+}
+
+/// For an SMS registration whose address is not confirmed yet.
+#[component]
+fn UnconfirmedAddress() -> impl IntoView {
+    let resend = ServerAction::<ResendConfirmation>::new();
+    view! {
+        <div class="alert alert-info" data-testid="email-unconfirmed">
+            <p>"Your email address is not confirmed yet: until it is, log in with your username. \
+                We emailed you a link."</p>
+            <FormAlert message=form_error(resend.value()) testid="resend-confirmation-error" />
+            <ActionForm action=resend attr:class="inline-form">
+                <button type="submit" class="button button-secondary">"Send the link again"</button>
+            </ActionForm>
+        </div>
     }
 }
 
@@ -82,6 +100,7 @@ fn ProfileCard(
             </div>
             <p class="hint">"Profile pictures arrive with uploads."</p>
             <Notice message=notice />
+            {(!profile.email_verified).then(|| view! { <UnconfirmedAddress /> })}
             <FormAlert message=form_error(value) />
             <ActionForm action=action attr:class="form" attr:novalidate=true attr:data-testid="profile-form">
                 <TextField action_value=value name="name" label="Full name" autocomplete="name" required=true

@@ -19,6 +19,8 @@ pub struct ProfileView {
     pub profile_picture_url: Option<String>,
     pub language: String,
     pub newsletter: bool,
+    /// False while an SMS registration's address awaits its confirmation.
+    pub email_verified: bool,
 }
 
 #[cfg(feature = "ssr")]
@@ -37,6 +39,7 @@ impl From<keyhold::store::profile_cache::CachedUser> for ProfileView {
             profile_picture_url: u.profile_picture_url,
             language: preferences.language().to_string(),
             newsletter: preferences.newsletter(),
+            email_verified: u.email_verified,
         }
     }
 }
@@ -83,4 +86,15 @@ pub async fn update_profile(
         newsletter: newsletter.is_some_and(|v| v == "on" || v == "true"),
     };
     finish(update(&core, user.id, input).await, |_| "/profile?saved=1".to_owned(), echo).await
+}
+
+/// Mails the address-confirmation link again.
+#[server(prefix = "/fn", endpoint = "resend-confirmation")]
+pub async fn resend_confirmation() -> Result<(), AppError> {
+    use super::ssr::{Echo, finish};
+    let user = super::ssr::signed_in_user().await?;
+    let core = crate::ssr::core()?;
+    let ip = crate::ssr::request_context().client_ip;
+    let result = keyhold::flows::registration::resend_confirmation(&core, user.id, ip).await;
+    finish(result, |_| "/profile?confirmation=1".to_owned(), Echo::default()).await
 }

@@ -169,3 +169,18 @@ async fn an_sms_registration_looks_the_same_for_a_taken_and_a_free_address() {
     let still: String = redis::cmd("GET").arg("account:email:ann@example.com").query_async(&mut conn).await.unwrap();
     assert_eq!(still, owner_id);
 }
+
+#[tokio::test]
+async fn an_unconfirmed_address_can_ask_for_its_link_again() {
+    let app = spawn_app().await;
+    assert_eq!(register_by_sms(&app, EMAIL, "ann", "+15550007777").await.status(), 200);
+    let links = |app: &TestApp| app.messages().into_iter().filter(|m| m.text.contains("/confirm-email?token=")).count();
+    assert_eq!(links(&app), 1);
+    let res = app.call_fn("login", &[("identifier", "ann"), ("password", PASSWORD)]).await;
+    assert_eq!(res.status(), 200);
+    let page = app.get("/profile").await.text().await.unwrap();
+    assert!(page.contains("data-testid=\"email-unconfirmed\""), "the profile says so");
+    let res = app.call_fn("resend-confirmation", &[]).await;
+    assert!(res.status().is_success(), "{}", res.text().await.unwrap());
+    assert_eq!(links(&app), 2, "a second link went out");
+}
