@@ -137,7 +137,9 @@ pub struct Limits {
     /// Codes (registrations, resets) a client IP may request per window.
     pub code_requests_per_ip: u64,
     pub resend_cooldown: u64,
+    /// Failed logins per account and client, then per account from everyone.
     pub login_fail_per_account: u64,
+    pub login_fail_per_account_all: u64,
     pub login_fail_per_ip: u64,
     pub login_fail_window: u64,
     pub sms: SmsLimits,
@@ -290,6 +292,7 @@ impl Settings {
             code_requests_per_ip: vars.parse_positive("CODE_REQUEST_LIMIT_IP", 30)?,
             resend_cooldown: vars.parse("CODE_RESEND_COOLDOWN", 60)?,
             login_fail_per_account: vars.parse_positive("LOGIN_FAIL_LIMIT_ACCOUNT", 5)?,
+            login_fail_per_account_all: vars.parse_positive("LOGIN_FAIL_LIMIT_ACCOUNT_ALL", 20)?,
             login_fail_per_ip: vars.parse_positive("LOGIN_FAIL_LIMIT_IP", 50)?,
             login_fail_window: vars.parse_positive("LOGIN_FAIL_WINDOW", keys::LOGIN_FAIL_TTL)?,
             sms: SmsLimits {

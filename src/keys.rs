@@ -156,6 +156,12 @@ pub fn login_fail_account(user_id: impl Display) -> String {
     format!("login_fail:account:{user_id}")
 }
 
+/// `login_fail:account:{user_id}:{ip_addr}`: failed logins for an account
+/// from one client: a stranger who fails locks out only themselves.
+pub fn login_fail_account_client(user_id: impl Display, ip: IpAddr) -> String {
+    format!("login_fail:account:{user_id}:{}", client(ip))
+}
+
 /// `login_fail:unknown:{digest}`: failed logins for a name that is no
 /// account, keyed by a digest so the key stays short whatever was typed.
 pub fn login_fail_unknown(name: &str) -> String {

@@ -176,3 +176,24 @@ async fn texts_have_an_hourly_budget_and_allowed_countries() {
     assert_eq!(sms_code(&app, "a@example.com", "+15550006666").await.status(), 200);
     assert_eq!(sms_code(&app, "b@example.com", "+5511987654321").await.status(), 429, "the hour's budget is spent");
 }
+
+#[tokio::test]
+async fn a_stranger_who_fails_locks_out_only_themselves() {
+    let app = spawn_app_with(&[
+        ("TRUSTED_PROXIES", "127.0.0.1"),
+        ("LOGIN_FAIL_LIMIT_ACCOUNT", "3"),
+        ("LOGIN_FAIL_LIMIT_ACCOUNT_ALL", "6"),
+    ])
+    .await;
+    create_account(&app, EMAIL, "ann").await;
+    for _ in 0..3 {
+        assert_eq!(login_from(&app, "10.0.0.66", "ann", "wrong password").await, 401);
+    }
+    assert_eq!(login_from(&app, "10.0.0.66", "ann", PASSWORD).await, 429, "the stranger waits");
+    assert_eq!(login_from(&app, "10.0.0.1", EMAIL, PASSWORD).await, 200, "the owner does not");
+    // A crowd reaches the account's own bar, and then everyone waits.
+    for n in 0..3 {
+        assert_eq!(login_from(&app, &format!("10.0.1.{n}"), "ann", "wrong password").await, 401);
+    }
+    assert_eq!(login_from(&app, "10.0.0.1", EMAIL, PASSWORD).await, 429);
+}
