@@ -55,7 +55,7 @@ pub async fn forgot(core: &Core, email: &str, ip: IpAddr) -> Result<CodeIssued, 
                 tracing::error!(error = %err, "a password reset code could not be sent");
                 let record =
                     NewError::new(ErrorKind::Email, "a password reset code could not be sent").with_chain(&err);
-                core.error_sink.send(Entry::Keep(record), None);
+                core.error_sink.send(Entry::Keep(record), Some(ip));
             }
         });
     }

@@ -348,7 +348,7 @@ pub async fn complete(
         match pending::complete_registration(&core.redis, new_account).await? {
             CompleteOutcome::Created { email_proven: true } => return Ok(user_id),
             CompleteOutcome::Created { email_proven: false } => {
-                ask_to_confirm(core, user_id, &email, &candidate.username).await;
+                ask_to_confirm(core, user_id, &email, &candidate.username, client).await;
                 return Ok(user_id);
             }
             CompleteOutcome::OtherAttempt => return Err(FlowError::OtherAttempt),
@@ -364,7 +364,7 @@ pub async fn complete(
 /// Sends an account registered by SMS a link that confirms its address.
 /// A failure leaves the account as it is, usable by its username, and is
 /// kept in the error log.
-async fn ask_to_confirm(core: &Core, user_id: Uuid, email: &Email, username: &Username) {
+async fn ask_to_confirm(core: &Core, user_id: Uuid, email: &Email, username: &Username, client: IpAddr) {
     let token = passwords::random_token(32);
     let ttl = core.settings.ttl.user_candidate;
     let stored = pending::store_email_confirmation(&core.redis, &token, user_id, email, ttl).await;
@@ -381,7 +381,7 @@ async fn ask_to_confirm(core: &Core, user_id: Uuid, email: &Email, username: &Us
     if let Err(err) = result {
         tracing::error!(error = %err, "the address confirmation could not be sent");
         let record = NewError::new(ErrorKind::Email, "an address confirmation could not be sent").with_chain(&err);
-        core.error_sink.send(Entry::Keep(record), None);
+        core.error_sink.send(Entry::Keep(record), Some(client));
     }
 }
 
@@ -394,7 +394,7 @@ pub async fn resend_confirmation(core: &Core, user_id: Uuid, ip: IpAddr) -> Resu
         return Ok(());
     }
     codes::throttle_requests(core, ip).await?;
-    ask_to_confirm(core, user_id, &account.email, &account.username).await;
+    ask_to_confirm(core, user_id, &account.email, &account.username, ip).await;
     Ok(())
 }
 
