@@ -148,21 +148,21 @@ impl ErrorRecorder {
         };
         let json = serde_json::to_string(&record).map_err(|e| super::StoreError::corrupt(&key, e.to_string()))?;
         let mut conn = self.conn.clone();
-        redis::pipe()
-            .atomic()
+        let mut pipe = redis::pipe();
+        pipe.atomic()
             .set_ex(&key, json, self.ttl)
             .ignore()
             .sadd(&index, &key)
             .ignore()
             .expire(&index, self.index_ttl as i64)
-            .ignore()
-            .incr(&count, 1)
-            .ignore()
-            .expire(&count, self.index_ttl as i64)
-            .ignore()
-            .exec_async(&mut conn)
-            .await?;
+            .ignore();
+        self.bump(&mut pipe, &count).exec_async(&mut conn).await?;
         Ok(key)
+    }
+
+    /// Adds one to a day's counter, which lives as long as the index.
+    fn bump<'a>(&self, pipe: &'a mut redis::Pipeline, count: &str) -> &'a mut redis::Pipeline {
+        pipe.incr(count, 1).ignore().expire(count, self.index_ttl as i64).ignore()
     }
 
     /// Counts one error of `kind` today without keeping a record (expected
@@ -170,14 +170,7 @@ impl ErrorRecorder {
     pub async fn count(&self, kind: ErrorKind) -> StoreResult<()> {
         let count = keys::error_count(&self.service, kind.as_str(), Utc::now().date_naive());
         let mut conn = self.conn.clone();
-        redis::pipe()
-            .atomic()
-            .incr(&count, 1)
-            .ignore()
-            .expire(&count, self.index_ttl as i64)
-            .ignore()
-            .exec_async(&mut conn)
-            .await?;
+        self.bump(redis::pipe().atomic(), &count).exec_async(&mut conn).await?;
         Ok(())
     }
 

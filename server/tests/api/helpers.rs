@@ -178,7 +178,12 @@ impl TestApp {
 
     /// Calls a server function as the browser's wasm would (JSON answers).
     pub async fn call_fn(&self, name: &str, form: &[(&str, &str)]) -> reqwest::Response {
-        self.client
+        self.call_fn_as(&self.client, name, form).await
+    }
+
+    /// The same from another browser (its own cookie jar).
+    pub async fn call_fn_as(&self, browser: &reqwest::Client, name: &str, form: &[(&str, &str)]) -> reqwest::Response {
+        browser
             .post(self.url(&format!("/fn/{name}")))
             .header("origin", &self.address)
             .header("accept", "application/json")

@@ -8,18 +8,6 @@ use serde_json::{Value, json};
 const EMAIL: &str = "ann@example.com";
 const PASSWORD: &str = "correct horse battery staple";
 
-/// A server function called from one browser (its own cookie jar).
-async fn call_as(app: &TestApp, browser: &reqwest::Client, name: &str, form: &[(&str, &str)]) -> reqwest::Response {
-    browser
-        .post(app.url(&format!("/fn/{name}")))
-        .header("origin", &app.address)
-        .header("accept", "application/json")
-        .form(form)
-        .send()
-        .await
-        .expect("server function call")
-}
-
 async fn register_as(app: &TestApp, browser: &reqwest::Client, username: &str, password: &str) -> reqwest::Response {
     let form = [
         ("name", "Someone"),
@@ -30,7 +18,7 @@ async fn register_as(app: &TestApp, browser: &reqwest::Client, username: &str, p
         ("delivery_method", "email"),
         ("role", "consumer"),
     ];
-    call_as(app, browser, "register", &form).await
+    app.call_fn_as(browser, "register", &form).await
 }
 
 async fn code_of(res: reqwest::Response) -> (u16, String) {
@@ -58,22 +46,22 @@ async fn a_code_from_someone_elses_attempt_never_finishes_yours() {
     assert!(!first.text.contains("someone else"), "a first attempt carries no warning");
 
     // The owner types the new code on their own page: it is refused.
-    let res = call_as(&app, &victim, "verify", &[("email", EMAIL), ("code", &second.code())]).await;
+    let res = app.call_fn_as(&victim, "verify", &[("email", EMAIL), ("code", &second.code())]).await;
     assert_eq!(code_of(res).await, (409, "other_attempt".to_owned()));
     // Nor does following the new mail's link in the owner's browser.
-    let res = call_as(&app, &victim, "confirm-link", &[("email", EMAIL), ("token", &second.token())]).await;
+    let res = app.call_fn_as(&victim, "confirm-link", &[("email", EMAIL), ("token", &second.token())]).await;
     assert_eq!(code_of(res).await, (409, "other_attempt".to_owned()));
     assert!(app.keys("account:*").await.is_empty(), "no account was made from the stranger's data");
     // Nor can the owner resend the stranger's attempt to themselves.
-    let res = call_as(&app, &victim, "resend", &[("email", EMAIL)]).await;
+    let res = app.call_fn_as(&victim, "resend", &[("email", EMAIL)]).await;
     assert_eq!(code_of(res).await, (409, "other_attempt".to_owned()));
 
     // Starting again makes the owner's own attempt live, which only they finish.
     assert!(register_as(&app, &victim, "ann", PASSWORD).await.status().is_success());
     let third = app.message(2).await.code();
-    let res = call_as(&app, &attacker, "verify", &[("email", EMAIL), ("code", &third)]).await;
+    let res = app.call_fn_as(&attacker, "verify", &[("email", EMAIL), ("code", &third)]).await;
     assert_eq!(code_of(res).await, (409, "other_attempt".to_owned()), "nor the other way round");
-    let res = call_as(&app, &victim, "verify", &[("email", EMAIL), ("code", &third)]).await;
+    let res = app.call_fn_as(&victim, "verify", &[("email", EMAIL), ("code", &third)]).await;
     assert_eq!(res.status(), 200, "{}", res.text().await.unwrap());
     let mut conn = app.redis().await;
     let id: String = redis::cmd("GET").arg("account:username:ann").query_async(&mut conn).await.unwrap();
@@ -87,13 +75,13 @@ async fn only_the_browser_that_started_a_registration_sees_its_status() {
     let (owner, stranger) = (http_client(), http_client());
     assert!(register_as(&app, &owner, "ann", PASSWORD).await.status().is_success());
     async fn status(app: &TestApp, browser: &reqwest::Client) -> Value {
-        let res = call_as(app, browser, "verification-status", &[("email", EMAIL)]).await;
+        let res = app.call_fn_as(browser, "verification-status", &[("email", EMAIL)]).await;
         res.json::<Value>().await.unwrap()
     }
     assert_eq!(status(&app, &owner).await["live"], true);
     let seen = status(&app, &stranger).await;
     assert_eq!(seen, json!({"live": false, "resend_in": 0, "sends_left": 0, "attempts_left": 0, "expires_in": 0}));
-    let other = call_as(&app, &stranger, "verification-status", &[("email", "nobody@example.com")]).await;
+    let other = app.call_fn_as(&stranger, "verification-status", &[("email", "nobody@example.com")]).await;
     assert_eq!(other.json::<Value>().await.unwrap(), seen, "a taken and a free address look alike");
 }
 
