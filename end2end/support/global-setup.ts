@@ -96,6 +96,7 @@ export default async function globalSetup() {
 
     process.env.KEYHOLD_BASE_URL = baseUrl;
     process.env.MAILDEV_URL = mailUrl;
+    process.env.KEYHOLD_OUTBOX_DIR = path.join(dataDir, 'outbox');
     process.env.REDIS_PORT = String(redisPort);
   } catch (error) {
     await stop();
