@@ -12,6 +12,7 @@ HOST_CARGO="$(command -v cargo)"
 
 CARGO_LEPTOS_VERSION=0.3.11
 BINARYEN_VERSION=132
+MOTO_VERSION=5.2.5
 
 say() { printf '\033[1;34m==>\033[0m %s\n' "$*" >&2; }
 die() { printf '\033[1;31merror:\033[0m %s\n' "$*" >&2; exit 1; }
@@ -110,6 +111,22 @@ ensure_wasm_opt() {
   fi
   export PATH="$PATH:$dir/node_modules/.bin"
   FRONT_PATH="$FRONT_PATH:$dir/node_modules/.bin"
+}
+
+# moto's S3-compatible server (PyPI `moto[server]`) in its own virtualenv:
+# the integration tests run the S3 path against it. Exports KEYHOLD_MOTO_SERVER.
+ensure_moto() {
+  local venv="$KEYHOLD_CACHE/moto-venv-$MOTO_VERSION"
+  if [ ! -x "$venv/bin/moto_server" ]; then
+    if ! command -v python3 >/dev/null || ! python3 -c 'import ensurepip' 2>/dev/null; then
+      ensure_apt python3 python3-venv
+    fi
+    say "installing moto $MOTO_VERSION (an S3-compatible server for the tests)"
+    rm -rf "$venv"
+    python3 -m venv "$venv"
+    "$venv/bin/pip" install --quiet --disable-pip-version-check "moto[server]==$MOTO_VERSION"
+  fi
+  export KEYHOLD_MOTO_SERVER="$venv/bin/moto_server"
 }
 
 # Builds the site (server binary + wasm + CSS) with cargo-leptos.

@@ -42,8 +42,9 @@ pub struct Settings {
     pub limits: Limits,
     pub mail: MailSettings,
     pub sms: SmsSettings,
-    /// Where uploaded objects live (`OBJECT_STORE_URL`).
-    pub object_store_url: String,
+    /// Where uploaded objects live (`OBJECT_STORE_URL` and the `AWS_*` variables).
+    pub object_store: ObjectStoreSettings,
+    pub uploads: UploadSettings,
     /// Reverse proxies whose `X-Forwarded-For` / `Forwarded` is believed
     /// (`TRUSTED_PROXIES`, comma-separated CIDRs or addresses; default none).
     pub trusted_proxies: Vec<ipnet::IpNet>,
@@ -215,6 +216,104 @@ impl std::fmt::Debug for SmsSettings {
     }
 }
 
+/// Where uploaded files are kept.
+#[derive(Clone)]
+pub enum ObjectStoreSettings {
+    /// A directory on this machine (`OBJECT_STORE_URL=./data/objects`, a
+    /// path or a `file://` URL).
+    Local { root: PathBuf },
+    /// Any S3-compatible service (`OBJECT_STORE_URL=s3://bucket`).
+    S3 {
+        bucket: String,
+        /// `AWS_ENDPOINT` (or `AWS_ENDPOINT_URL`): unset means AWS itself.
+        endpoint: Option<Url>,
+        region: String,
+        access_key_id: Option<String>,
+        secret_access_key: Option<SecretString>,
+        session_token: Option<SecretString>,
+    },
+}
+
+impl std::fmt::Debug for ObjectStoreSettings {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            ObjectStoreSettings::Local { root } => f.debug_struct("Local").field("root", root).finish(),
+            ObjectStoreSettings::S3 { bucket, endpoint, region, access_key_id, .. } => f
+                .debug_struct("S3")
+                .field("bucket", bucket)
+                .field("endpoint", &endpoint.as_ref().map(Url::as_str))
+                .field("region", region)
+                .field("access_key_id", access_key_id)
+                .field("secret_access_key", &"[redacted]")
+                .finish(),
+        }
+    }
+}
+
+impl ObjectStoreSettings {
+    fn parse(url: &str, vars: &Vars<'_, impl Fn(&str) -> Option<String>>) -> Result<Self, ConfigError> {
+        const VAR: &str = "OBJECT_STORE_URL";
+        if let Some(bucket) = url.strip_prefix("s3://") {
+            let bucket = bucket.trim_end_matches('/');
+            let valid = (3..=63).contains(&bucket.len())
+                && bucket.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-' || b == b'.');
+            if !valid {
+                return Err(invalid(VAR, format!("has {bucket:?}, which is no S3 bucket name")));
+            }
+            let endpoint = match vars.get("AWS_ENDPOINT").or_else(|| vars.get("AWS_ENDPOINT_URL")) {
+                Some(e) if !e.is_empty() => Some(
+                    Url::parse(&e)
+                        .ok()
+                        .filter(|u| matches!(u.scheme(), "http" | "https"))
+                        .ok_or_else(|| invalid("AWS_ENDPOINT", "must be an http(s) URL"))?,
+                ),
+                _ => None,
+            };
+            return Ok(ObjectStoreSettings::S3 {
+                bucket: bucket.to_owned(),
+                endpoint,
+                region: vars.get("AWS_REGION").filter(|r| !r.is_empty()).unwrap_or_else(|| "us-east-1".to_owned()),
+                access_key_id: vars.get("AWS_ACCESS_KEY_ID").filter(|s| !s.is_empty()),
+                secret_access_key: vars.get("AWS_SECRET_ACCESS_KEY").filter(|s| !s.is_empty()).map(SecretString::from),
+                session_token: vars.get("AWS_SESSION_TOKEN").filter(|s| !s.is_empty()).map(SecretString::from),
+            });
+        }
+        let root = match url.split_once("://") {
+            None => PathBuf::from(url),
+            Some(("file", _)) => Url::parse(url)
+                .ok()
+                .and_then(|u| u.to_file_path().ok())
+                .ok_or_else(|| invalid(VAR, "must be a file:// URL with an absolute path"))?,
+            Some((scheme, _)) => {
+                return Err(invalid(VAR, format!("has the scheme {scheme:?}: use a directory, file:// or s3://")));
+            }
+        };
+        if root.as_os_str().is_empty() {
+            return Err(invalid(VAR, "is empty"));
+        }
+        Ok(ObjectStoreSettings::Local { root })
+    }
+}
+
+/// Limits on uploads and the cleanup of abandoned ones.
+#[derive(Debug, Clone)]
+pub struct UploadSettings {
+    /// `UPLOAD_MAX_BYTES` (10 MiB): one file.
+    pub max_bytes: u64,
+    /// `UPLOAD_QUOTA_BYTES` (100 MiB): all of a user's files, open uploads included.
+    pub quota_bytes: u64,
+    /// `UPLOAD_MAX_OPEN` (10): upload requests a user may have open at once.
+    pub max_open: u64,
+    /// `PROFILE_PICTURE_MAX_BYTES` (2 MiB).
+    pub picture_max_bytes: u64,
+    /// `UPLOAD_URL_TTL` (900 s): how long an upload URL works.
+    pub url_ttl: u64,
+    /// `UPLOAD_REQUEST_MAX_AGE` (3600 s): older requests are abandoned.
+    pub request_max_age: u64,
+    /// `UPLOAD_CLEANUP_INTERVAL` (3600 s): how often the cleanup runs.
+    pub cleanup_interval: u64,
+}
+
 /// Only used when `APP_ENV=development` and no `APP_SECRET` is set.
 const DEVELOPMENT_SECRET: &str = "keyhold-development-secret-not-for-production-use";
 
@@ -356,7 +455,22 @@ impl Settings {
                 .collect::<Result<_, _>>()?,
             None => Vec::new(),
         };
-        let object_store_url = vars.get("OBJECT_STORE_URL").unwrap_or_else(|| "./data/objects".to_owned());
+        let object_store = ObjectStoreSettings::parse(
+            &vars.get("OBJECT_STORE_URL").filter(|s| !s.is_empty()).unwrap_or_else(|| "./data/objects".to_owned()),
+            &vars,
+        )?;
+        let uploads = UploadSettings {
+            max_bytes: vars.parse_positive("UPLOAD_MAX_BYTES", 10 << 20)?,
+            quota_bytes: vars.parse_positive("UPLOAD_QUOTA_BYTES", 100 << 20)?,
+            max_open: vars.parse_positive("UPLOAD_MAX_OPEN", 10)?,
+            picture_max_bytes: vars.parse_positive("PROFILE_PICTURE_MAX_BYTES", 2 << 20)?,
+            url_ttl: vars.parse_positive("UPLOAD_URL_TTL", 900)?,
+            request_max_age: vars.parse_positive("UPLOAD_REQUEST_MAX_AGE", 3_600)?,
+            cleanup_interval: vars.parse_positive("UPLOAD_CLEANUP_INTERVAL", 3_600)?,
+        };
+        if uploads.url_ttl >= uploads.request_max_age {
+            return Err(invalid("UPLOAD_URL_TTL", "must be shorter than UPLOAD_REQUEST_MAX_AGE"));
+        }
         let admin_emails = match vars.get("ADMIN_EMAILS") {
             Some(list) => list
                 .split(',')
@@ -376,7 +490,8 @@ impl Settings {
             limits,
             mail,
             sms,
-            object_store_url,
+            object_store,
+            uploads,
             trusted_proxies,
             admin_emails,
         })
@@ -486,6 +601,30 @@ mod tests {
         let s = settings(&[DEV, ("TRUSTED_PROXIES", "10.0.0.0/8, 127.0.0.1,::1")]).unwrap();
         let shown: Vec<String> = s.trusted_proxies.iter().map(ToString::to_string).collect();
         assert_eq!(shown, ["10.0.0.0/8", "127.0.0.1/32", "::1/128"]);
+    }
+
+    #[test]
+    fn object_store_urls() {
+        let s = settings(&[DEV]).unwrap();
+        assert!(matches!(&s.object_store, ObjectStoreSettings::Local { root } if root == &PathBuf::from("./data/objects")));
+        let s = settings(&[DEV, ("OBJECT_STORE_URL", "file:///srv/objects")]).unwrap();
+        assert!(matches!(&s.object_store, ObjectStoreSettings::Local { root } if root == &PathBuf::from("/srv/objects")));
+        let s = settings(&[
+            DEV,
+            ("OBJECT_STORE_URL", "s3://keyhold-files"),
+            ("AWS_ENDPOINT", "http://127.0.0.1:9000"),
+            ("AWS_SECRET_ACCESS_KEY", "hidden-value"),
+        ])
+        .unwrap();
+        assert!(matches!(&s.object_store, ObjectStoreSettings::S3 { bucket, region, .. }
+            if bucket == "keyhold-files" && region == "us-east-1"));
+        assert!(!format!("{:?}", s.object_store).contains("hidden-value"));
+        for bad in ["gs://bucket", "s3://", "s3://Bad_Bucket", "file://relative"] {
+            let err = settings(&[DEV, ("OBJECT_STORE_URL", bad)]).unwrap_err();
+            assert_eq!(err.var, "OBJECT_STORE_URL", "{bad}");
+        }
+        let err = settings(&[DEV, ("OBJECT_STORE_URL", "s3://b-1"), ("AWS_ENDPOINT", "ftp://x")]).unwrap_err();
+        assert_eq!(err.var, "AWS_ENDPOINT");
     }
 
     #[test]

@@ -245,6 +245,22 @@ pub fn file(object_key: impl Display) -> String {
 /// `upload_requests`: ZSET of upload request keys by start time.
 pub const UPLOAD_REQUESTS: &str = "upload_requests";
 
+/// The user id and object key inside an `upload_request:{user_id}:{object_key}` key.
+pub fn parse_upload_request(key: &str) -> Option<(&str, &str)> {
+    key.strip_prefix("upload_request:")?.rsplit_once(':')
+}
+
+/// `upload_slots:{user_id}`: HASH object key → JSON of what each open
+/// upload request allows (name, size, type, kind, start, S3 multipart id).
+pub fn upload_slots(user_id: impl Display) -> String {
+    format!("upload_slots:{user_id}")
+}
+
+/// `files:usage:{user_id}`: bytes held by a user's completed files.
+pub fn files_usage(user_id: impl Display) -> String {
+    format!("files:usage:{user_id}")
+}
+
 /// `stats:cache`: HASH `hits misses`.
 pub const STATS_CACHE: &str = "stats:cache";
 
@@ -345,6 +361,11 @@ mod tests {
         assert_eq!(job_lock("check_current_user_uploads"), "lock:job:check_current_user_uploads");
         assert_eq!(STATS_CACHE, "stats:cache");
         assert_eq!(UPLOAD_REQUESTS, "upload_requests");
+        assert_eq!(upload_slots("u1"), "upload_slots:u1");
+        assert_eq!(files_usage("u1"), "files:usage:u1");
+        let request = upload_request("5f0c", "0123456789abcdef0123456789abcdef");
+        assert_eq!(parse_upload_request(&request), Some(("5f0c", "0123456789abcdef0123456789abcdef")));
+        assert_eq!(parse_upload_request("user:1"), None);
     }
 
     #[test]

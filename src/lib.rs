@@ -19,7 +19,11 @@ pub mod jwt;
 #[cfg(feature = "server")]
 pub mod keys;
 #[cfg(feature = "server")]
+pub mod jobs;
+#[cfg(feature = "server")]
 pub mod notify;
+#[cfg(feature = "server")]
+pub mod objects;
 #[cfg(feature = "server")]
 pub mod passwords;
 #[cfg(feature = "server")]

@@ -1,11 +1,38 @@
 //! `keyhold-server`: serves the web app and the JSON API.
+//!
+//! ```text
+//! keyhold-server                                  serve
+//! keyhold-server job check_current_user_uploads   run one job once and print what it did
+//! ```
 
 use keyhold::config::Settings;
+use keyhold::flows::Core;
+use keyhold::jobs;
 use keyhold_server::{startup::Application, telemetry};
+use std::process::ExitCode;
+
+const USAGE: &str = "usage: keyhold-server [job NAME]\n  jobs: check_current_user_uploads";
 
 #[tokio::main]
-async fn main() -> anyhow::Result<()> {
+async fn main() -> anyhow::Result<ExitCode> {
     telemetry::init();
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let args: Vec<&str> = args.iter().map(String::as_str).collect();
+    match args.as_slice() {
+        [] => serve().await.map(|()| ExitCode::SUCCESS),
+        ["job", name] => run_job(name).await,
+        ["-h" | "--help" | "help"] => {
+            println!("{USAGE}");
+            Ok(ExitCode::SUCCESS)
+        }
+        _ => {
+            eprintln!("{USAGE}");
+            Ok(ExitCode::from(2))
+        }
+    }
+}
+
+async fn serve() -> anyhow::Result<()> {
     let settings = Settings::from_env()?;
     let leptos_options = leptos::prelude::get_configuration(Some("Leptos.toml"))
         .map_err(|e| anyhow::anyhow!("configuration: Leptos.toml or LEPTOS_* variables: {e}"))?
@@ -13,4 +40,17 @@ async fn main() -> anyhow::Result<()> {
     let app = Application::build(settings, leptos_options).await?;
     app.run_until_stopped().await?;
     Ok(())
+}
+
+/// One run of a job with the server's configuration, its report on stdout.
+async fn run_job(name: &str) -> anyhow::Result<ExitCode> {
+    if name != jobs::uploads::NAME {
+        eprintln!("unknown job {name:?}\n{USAGE}");
+        return Ok(ExitCode::from(2));
+    }
+    let core = Core::new(Settings::from_env()?)?;
+    let report = jobs::uploads::run(&core).await?;
+    core.shutdown().await;
+    println!("{report}");
+    Ok(if report.failed > 0 { ExitCode::FAILURE } else { ExitCode::SUCCESS })
 }

@@ -1,15 +1,17 @@
 //! Builds the application from settings: Redis clients, sessions, auth, the
 //! router with its middleware, and the listener (port 0 picks a free port).
 
-use crate::{api, middleware};
+use crate::{api, files, middleware};
 use axum::Router;
 use axum::extract::State;
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Redirect, Response};
-use axum::routing::post;
+use axum::extract::DefaultBodyLimit;
+use axum::routing::{get, post};
 use axum_login::AuthManagerLayerBuilder;
 use keyhold::config::Settings;
 use keyhold::connections;
+use keyhold::jobs;
 use keyhold::flows::Core;
 use keyhold::keys;
 use keyhold::store::profile_cache::CacheStats;
@@ -39,6 +41,7 @@ pub struct Application {
     router: Router,
     port: u16,
     core: Core,
+    jobs: tokio::task::JoinHandle<()>,
 }
 
 impl Application {
@@ -60,7 +63,8 @@ impl Application {
         let port = listener.local_addr()?.port();
         let router = router(core.clone(), leptos_options, session_pool, extra);
         tracing::info!("listening on http://{}", listener.local_addr()?);
-        Ok(Self { listener, router, port, core })
+        let jobs = tokio::spawn(run_jobs(core.clone()));
+        Ok(Self { listener, router, port, core, jobs })
     }
 
     pub fn port(&self) -> u16 {
@@ -83,6 +87,7 @@ impl Application {
         let served = axum::serve(self.listener, self.router.into_make_service_with_connect_info::<SocketAddr>())
             .with_graceful_shutdown(signal)
             .await;
+        self.jobs.abort();
         self.core.shutdown().await;
         served
     }
@@ -115,6 +120,11 @@ fn router(core: Core, leptos_options: LeptosOptions, session_pool: fred::clients
     let fallback_state = state.clone();
     let app_routes = Router::new()
         .route("/logout", post(logout))
+        .route("/uploads", post(files::upload_form).layer(DefaultBodyLimit::disable()))
+        .route("/uploads/{object_key}", get(files::download))
+        .route("/uploads/{object_key}/delete", post(files::delete_form))
+        .route("/profile/picture", post(files::picture_form).layer(DefaultBodyLimit::disable()))
+        .route("/pictures/{object_key}", get(files::picture))
         .leptos_routes_with_context(&state, routes, move || page_context(&context_state), {
             let options = leptos_options.clone();
             move || shell(options.clone())
@@ -150,6 +160,19 @@ fn router(core: Core, leptos_options: LeptosOptions, session_pool: fred::clients
 /// What every page and server function finds in its Leptos context: the
 /// state, and the Content-Security-Policy that admits this render's
 /// hydration script by its nonce.
+/// The background jobs, each on its interval (the first run at start-up).
+async fn run_jobs(core: Core) {
+    let every = Duration::from_secs(core.settings.uploads.cleanup_interval);
+    let mut ticks = tokio::time::interval(every);
+    ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        ticks.tick().await;
+        if let Err(e) = jobs::uploads::run(&core).await {
+            tracing::warn!(error = %e, job = jobs::uploads::NAME, "job failed; it runs again next interval");
+        }
+    }
+}
+
 fn page_context(state: &AppState) {
     provide_context(state.clone());
     if let Some(values) = use_context::<http::request::Parts>().and_then(|p| p.extensions.get::<FormValues>().cloned())
@@ -157,8 +180,11 @@ fn page_context(state: &AppState) {
         provide_context(values);
     }
     if let (Some(nonce), Some(res)) = (use_nonce(), use_context::<leptos_axum::ResponseOptions>())
-        && let Ok(policy) =
-            HeaderValue::from_str(&middleware::headers::page_policy(&nonce, state.core.settings.is_development()))
+        && let Ok(policy) = HeaderValue::from_str(&middleware::headers::page_policy(
+            &nonce,
+            state.core.settings.is_development(),
+            state.core.objects.direct_origin(&state.core.settings.object_store).as_deref(),
+        ))
     {
         res.insert_header(header::CONTENT_SECURITY_POLICY, policy);
     }

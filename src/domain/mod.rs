@@ -19,6 +19,7 @@ mod preferences;
 mod purpose;
 mod role;
 mod text;
+mod upload;
 mod username;
 
 pub use address::Address;
@@ -34,6 +35,7 @@ pub use phone::Phone;
 pub use preferences::Preferences;
 pub use purpose::Purpose;
 pub use role::Role;
+pub use upload::{ContentType, FileName, ObjectKey, PICTURE_TYPES, UploadKind, human_size};
 pub use username::Username;
 
 /// Why a value was refused. `Display` is the message shown next to the field.
@@ -69,6 +71,10 @@ pub enum ParseError {
     PasswordMismatch,
     #[error("Preferences must be a JSON object.")]
     JsonObject,
+    #[error("This is not a file of yours.")]
+    ObjectKey,
+    #[error("Give the file type as type/subtype, like image/png.")]
+    ContentType,
 }
 
 /// Rejects ASCII and Unicode control characters (newlines included) in one-line fields.

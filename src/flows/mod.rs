@@ -7,6 +7,7 @@ pub mod password;
 pub mod profile;
 pub mod registration;
 pub mod tokens;
+pub mod uploads;
 pub mod username;
 
 use crate::config::Settings;
@@ -15,6 +16,7 @@ use crate::domain::ParseError;
 use crate::error_sink::ErrorSink;
 use crate::jwt::{TokenError, TokenKeys};
 use crate::notify::{Channels, DeliveryError, Notifier};
+use crate::objects::{ObjectError, Objects};
 use crate::passwords::HashError;
 use crate::store::StoreError;
 use crate::store::error_log::ErrorRecorder;
@@ -38,6 +40,7 @@ pub struct Core {
     pub notifier: Arc<dyn Notifier>,
     pub cache_stats: Arc<CacheStats>,
     pub tokens: Arc<TokenKeys>,
+    pub objects: Objects,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -46,6 +49,8 @@ pub enum CoreError {
     Connect(#[from] connections::ConnectError),
     #[error("could not set up message delivery")]
     Delivery(#[from] DeliveryError),
+    #[error("configuration: OBJECT_STORE_URL cannot be used")]
+    Objects(#[from] ObjectError),
 }
 
 impl Core {
@@ -55,6 +60,7 @@ impl Core {
         let errors =
             ErrorRecorder::new(redis.clone(), &settings.service_name, settings.ttl.error, settings.ttl.error_index);
         let tokens = Arc::new(TokenKeys::from_secret(&settings.app_secret));
+        let objects = Objects::connect(&settings.object_store)?;
         let tasks = TaskTracker::new();
         let error_sink = ErrorSink::spawn(errors.clone(), redis.clone());
         Ok(Self {
@@ -67,6 +73,7 @@ impl Core {
             notifier,
             cache_stats: Arc::default(),
             tokens,
+            objects,
         })
     }
 }
@@ -157,6 +164,30 @@ pub enum FlowError {
     Token(#[from] TokenError),
     #[error("redis is unavailable")]
     Unavailable(#[source] StoreError),
+    /// Not there, or not the caller's: the same answer, so nobody learns
+    /// what others hold.
+    #[error("no such resource for this user")]
+    NotFound,
+    #[error("the file is larger than the {limit} bytes allowed")]
+    TooLarge { limit: u64 },
+    #[error("the upload would exceed the quota of {quota} bytes")]
+    QuotaExceeded { quota: u64 },
+    #[error("too many uploads open (at most {max})")]
+    TooManyUploads { max: u64 },
+    #[error("the upload's bytes are not in the store yet")]
+    UploadIncomplete,
+    #[error("the stored object has {actual} bytes, {declared} were declared")]
+    SizeMismatch { declared: u64, actual: u64 },
+    #[error("the file's content is not an accepted type")]
+    UnsupportedType { accepted: &'static str },
+    #[error("the upload request expired or was cancelled")]
+    UploadExpired,
+    #[error("the upload URL is not one Keyhold signed")]
+    UploadUrlInvalid,
+    #[error("the upload broke off")]
+    UploadInterrupted(#[source] ObjectError),
+    #[error("object storage failed")]
+    Storage(#[source] ObjectError),
     #[error("unexpected failure while {context}")]
     Unexpected {
         context: &'static str,
@@ -171,6 +202,16 @@ impl From<StoreError> for FlowError {
             FlowError::Unavailable(err)
         } else {
             FlowError::Unexpected { context: "talking to redis", source: Box::new(err) }
+        }
+    }
+}
+
+impl From<ObjectError> for FlowError {
+    fn from(err: ObjectError) -> Self {
+        match err {
+            ObjectError::TooLarge { limit } => FlowError::TooLarge { limit },
+            ObjectError::Interrupted(_) => FlowError::UploadInterrupted(err),
+            other => FlowError::Storage(other),
         }
     }
 }

@@ -24,11 +24,20 @@ pub enum ErrorKind {
     Email,
     /// A text message could not be sent.
     Sms,
+    /// Object storage failed (uploads, downloads, the upload cleanup).
+    Storage,
 }
 
 impl ErrorKind {
     pub const ALL: &'static [ErrorKind] =
-        &[ErrorKind::Validation, ErrorKind::Auth, ErrorKind::Internal, ErrorKind::Email, ErrorKind::Sms];
+        &[
+        ErrorKind::Validation,
+        ErrorKind::Auth,
+        ErrorKind::Internal,
+        ErrorKind::Email,
+        ErrorKind::Sms,
+        ErrorKind::Storage,
+    ];
 
     pub fn as_str(self) -> &'static str {
         match self {
@@ -37,6 +46,7 @@ impl ErrorKind {
             ErrorKind::Internal => "internal",
             ErrorKind::Email => "email",
             ErrorKind::Sms => "sms",
+            ErrorKind::Storage => "storage",
         }
     }
 }

@@ -4,9 +4,11 @@
 pub mod accounts;
 pub mod blacklist;
 pub mod error_log;
+pub mod job_lock;
 pub mod pending;
 pub mod profile_cache;
 pub mod rate_limit;
+pub mod uploads;
 
 use redis::{ErrorKind, RedisError};
 

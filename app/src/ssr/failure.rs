@@ -9,6 +9,7 @@ use crate::error::{AppError, FieldError};
 use http::{HeaderValue, StatusCode, header};
 use keyhold::connections::RedisHealth;
 use keyhold::error_sink::Entry;
+use keyhold::domain::human_size;
 use keyhold::flows::FlowError;
 use keyhold::jwt::TokenError;
 use keyhold::store::error_log::{ErrorKind, ErrorMetadata, NewError};
@@ -43,7 +44,7 @@ pub enum Log {
 
 /// The one mapping from a failure to its answer.
 pub fn classify(err: &FlowError, request_id: &str) -> Classified {
-    use ErrorKind::{Auth, Email, Internal, Sms, Validation};
+    use ErrorKind::{Auth, Email, Internal, Sms, Storage, Validation};
     use FlowError as F;
     use Log::{Count, Keep, Nothing};
     let (status, code, log, message) = match err {
@@ -138,6 +139,64 @@ pub fn classify(err: &FlowError, request_id: &str) -> Classified {
             Nothing,
             "Keyhold is temporarily unavailable. Please try again in a moment.".into(),
         ),
+        F::NotFound => (StatusCode::NOT_FOUND, "not_found", Nothing, "There is no such file.".into()),
+        F::TooLarge { limit } => (
+            StatusCode::PAYLOAD_TOO_LARGE,
+            "file_too_large",
+            Count(Validation),
+            format!("The file is too large: at most {} is allowed.", human_size(*limit)),
+        ),
+        F::QuotaExceeded { quota } => (
+            StatusCode::PAYLOAD_TOO_LARGE,
+            "quota_exceeded",
+            Count(Validation),
+            format!("Your files would take more than your {} of space. Delete some first.", human_size(*quota)),
+        ),
+        F::TooManyUploads { max } => (
+            StatusCode::PAYLOAD_TOO_LARGE,
+            "too_many_uploads",
+            Count(Validation),
+            format!("You have {max} uploads in progress. Let them finish or cancel some first."),
+        ),
+        F::UploadIncomplete => (
+            StatusCode::CONFLICT,
+            "upload_incomplete",
+            Count(Validation),
+            "The file's bytes have not arrived yet. Upload them, then complete.".into(),
+        ),
+        F::SizeMismatch { declared, actual } => (
+            StatusCode::BAD_REQUEST,
+            "size_mismatch",
+            Count(Validation),
+            format!("The upload has {actual} bytes but {declared} were announced. Please upload it again."),
+        ),
+        F::UnsupportedType { accepted } => (
+            StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            "unsupported_type",
+            Count(Validation),
+            format!("This file's content is not {accepted}."),
+        ),
+        F::UploadExpired => (
+            StatusCode::GONE,
+            "upload_expired",
+            Count(Validation),
+            "This upload expired or was cancelled. Please start it again.".into(),
+        ),
+        F::UploadUrlInvalid => {
+            (StatusCode::FORBIDDEN, "upload_url_invalid", Count(Auth), "This upload URL is not valid.".into())
+        }
+        F::UploadInterrupted(_) => (
+            StatusCode::BAD_REQUEST,
+            "upload_interrupted",
+            Nothing,
+            "The upload broke off before the end. Please try again.".into(),
+        ),
+        F::Storage(_) => (
+            StatusCode::SERVICE_UNAVAILABLE,
+            "storage_unavailable",
+            Keep(Storage),
+            "File storage is unavailable right now. Please try again in a moment.".into(),
+        ),
         F::Unexpected { .. } => (
             StatusCode::INTERNAL_SERVER_ERROR,
             "internal_error",
@@ -153,7 +212,7 @@ pub fn classify(err: &FlowError, request_id: &str) -> Classified {
         }
         F::WrongCode { attempts_left } => error.attempts_left = Some(*attempts_left),
         F::Throttled { retry_after } | F::SmsLimit { retry_after, .. } => error.retry_after = Some(*retry_after),
-        F::Unavailable(_) => error.retry_after = Some(UNAVAILABLE_RETRY_AFTER),
+        F::Unavailable(_) | F::Storage(_) => error.retry_after = Some(UNAVAILABLE_RETRY_AFTER),
         F::Unexpected { .. } => error.request_id = Some(request_id.to_owned()),
         _ => {}
     }
@@ -297,6 +356,7 @@ mod tests {
     use super::*;
     use keyhold::flows::FieldErrors;
     use keyhold::notify::DeliveryError;
+    use keyhold::objects::ObjectError;
     use keyhold::store::StoreError;
 
     fn redis_down() -> StoreError {
@@ -330,6 +390,17 @@ mod tests {
             (FlowError::Token(TokenError::Revoked), 401, "token_revoked", Count(Auth)),
             (FlowError::Unavailable(redis_down()), 503, "service_unavailable", Nothing),
             (FlowError::unexpected("testing", "boom"), 500, "internal_error", Keep(Internal)),
+            (FlowError::NotFound, 404, "not_found", Nothing),
+            (FlowError::TooLarge { limit: 1 << 20 }, 413, "file_too_large", Count(Validation)),
+            (FlowError::QuotaExceeded { quota: 1 << 20 }, 413, "quota_exceeded", Count(Validation)),
+            (FlowError::TooManyUploads { max: 3 }, 413, "too_many_uploads", Count(Validation)),
+            (FlowError::UploadIncomplete, 409, "upload_incomplete", Count(Validation)),
+            (FlowError::SizeMismatch { declared: 3, actual: 4 }, 400, "size_mismatch", Count(Validation)),
+            (FlowError::UnsupportedType { accepted: "PNG" }, 415, "unsupported_type", Count(Validation)),
+            (FlowError::UploadExpired, 410, "upload_expired", Count(Validation)),
+            (FlowError::UploadUrlInvalid, 403, "upload_url_invalid", Count(Auth)),
+            (FlowError::UploadInterrupted(ObjectError::Interrupted("boom".into())), 400, "upload_interrupted", Nothing),
+            (FlowError::Storage(ObjectError::Setup("boom".into())), 503, "storage_unavailable", Keep(Storage)),
         ];
         for (err, status, code, log) in table {
             let c = classify(&err, "req-1");

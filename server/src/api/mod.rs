@@ -4,12 +4,14 @@ mod auth;
 mod error;
 mod health;
 mod registration;
+mod uploads;
 mod username;
 
 pub use error::{ApiError, Reported, json_error};
 
 use axum::Router;
-use axum::routing::{get, post};
+use axum::extract::DefaultBodyLimit;
+use axum::routing::{get, post, put};
 use keyhold_app::ssr::AppState;
 
 pub fn router() -> Router<AppState> {
@@ -25,6 +27,12 @@ pub fn router() -> Router<AppState> {
         .route("/api/auth/reset-password", post(auth::reset_password))
         .route("/api/auth/change-password", post(auth::change_password))
         .route("/api/me", get(auth::me))
+        .route("/api/uploads", get(uploads::list).post(uploads::open))
+        .route("/api/uploads/{object_key}", get(uploads::download).delete(uploads::delete))
+        // The body streams into the store, limited by the upload's own size.
+        .route("/api/uploads/{object_key}/content", put(uploads::put_content).layer(DefaultBodyLimit::disable()))
+        .route("/api/uploads/{object_key}/complete", post(uploads::complete))
+        .route("/api/uploads/{object_key}/cancel", post(uploads::cancel))
         .route("/healthz", get(health::healthz))
         .route("/readyz", get(health::readyz))
 }

@@ -16,7 +16,8 @@ use keyhold_app::ssr::failure::classify;
 use url::Url;
 
 fn guarded(method: &Method, path: &str) -> bool {
-    method == Method::POST && (path.starts_with("/fn/") || path == "/logout")
+    method == Method::POST
+        && (path.starts_with("/fn/") || path == "/logout" || path.starts_with("/uploads") || path == "/profile/picture")
 }
 
 /// `host[:port]` of a URL, as a `Host` header would say it.

@@ -24,7 +24,7 @@ pub struct TestRedis {
     child: Option<Child>,
 }
 
-fn free_port() -> u16 {
+pub fn free_port() -> u16 {
     TcpListener::bind("127.0.0.1:0").and_then(|l| l.local_addr()).map(|a| a.port()).expect("a free port")
 }
 
@@ -100,14 +100,20 @@ pub struct TestApp {
     pub client: reqwest::Client,
     pub core: Core,
     outbox: TempDir,
+    /// The local object store's directory.
+    pub objects: TempDir,
 }
 
 pub fn leptos_options() -> LeptosOptions {
+    leptos_options_on(0)
+}
+
+fn leptos_options_on(port: u16) -> LeptosOptions {
     LeptosOptions::builder()
         .output_name("keyhold")
         .site_root("target/site")
         .site_pkg_dir("pkg")
-        .site_addr(std::net::SocketAddr::from(([127, 0, 0, 1], 0)))
+        .site_addr(std::net::SocketAddr::from(([127, 0, 0, 1], port)))
         .build()
 }
 
@@ -144,10 +150,15 @@ pub async fn spawn_app_extras(overrides: &[(&str, &str)], extra: Extras) -> Test
     }
     let redis = TestRedis::start().await;
     let outbox = tempfile::tempdir().expect("outbox dir");
+    let objects = tempfile::tempdir().expect("objects dir");
+    // Known before start-up: upload URLs are built from APP_URL.
+    let port = free_port();
     let mut vars: HashMap<String, String> = HashMap::from([
         ("APP_ENV".into(), "development".into()),
+        ("APP_URL".into(), format!("http://127.0.0.1:{port}")),
         ("REDIS_URL".into(), redis.url()),
         ("OUTBOX_DIR".into(), outbox.path().display().to_string()),
+        ("OBJECT_STORE_URL".into(), objects.path().display().to_string()),
         ("SERVICE_NAME".into(), "keyhold-test".into()),
         // Every test client is 127.0.0.1; tests of this limit set it low.
         ("CODE_REQUEST_LIMIT_IP".into(), "10000".into()),
@@ -156,11 +167,11 @@ pub async fn spawn_app_extras(overrides: &[(&str, &str)], extra: Extras) -> Test
         vars.insert((*k).to_owned(), (*v).to_owned());
     }
     let settings = Settings::from_lookup(|k| vars.get(k).cloned()).expect("valid test settings");
-    let app = Application::build_with(settings, leptos_options(), extra).await.expect("app builds");
+    let app = Application::build_with(settings, leptos_options_on(port), extra).await.expect("app builds");
     let core = app.core().clone();
     let address = format!("http://127.0.0.1:{}", app.port());
     tokio::spawn(app.run_until(std::future::pending()));
-    TestApp { address, redis, client: http_client(), core, outbox }
+    TestApp { address, redis, client: http_client(), core, outbox, objects }
 }
 
 impl TestApp {
@@ -330,6 +341,49 @@ fn decode_quoted_printable(raw: &str) -> String {
         i += 1;
     }
     String::from_utf8_lossy(&out).into_owned()
+}
+
+/// moto's S3-compatible server on a free port, killed on drop. The test
+/// scripts install it and name it in `KEYHOLD_MOTO_SERVER`.
+pub struct TestS3 {
+    pub endpoint: String,
+    _child: Child,
+}
+
+impl TestS3 {
+    pub async fn start(bucket: &str) -> Self {
+        let program = std::env::var("KEYHOLD_MOTO_SERVER").unwrap_or_else(|_| "moto_server".to_owned());
+        let port = free_port();
+        let child = Command::new(&program)
+            .args(["-H", "127.0.0.1", "-p", &port.to_string()])
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .kill_on_drop(true)
+            .spawn()
+            .unwrap_or_else(|e| panic!("{program} must be installed (scripts/test does it): {e}"));
+        let endpoint = format!("http://127.0.0.1:{port}");
+        let client = reqwest::Client::new();
+        for _ in 0..200 {
+            if let Ok(res) = client.put(format!("{endpoint}/{bucket}")).send().await
+                && res.status().is_success()
+            {
+                return Self { endpoint, _child: child };
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        panic!("moto did not start on port {port}");
+    }
+
+    /// The settings that point Keyhold at this server's `bucket`.
+    pub fn settings(&self, bucket: &str) -> Vec<(&'static str, String)> {
+        vec![
+            ("OBJECT_STORE_URL", format!("s3://{bucket}")),
+            ("AWS_ENDPOINT", self.endpoint.clone()),
+            ("AWS_REGION", "us-east-1".to_owned()),
+            ("AWS_ACCESS_KEY_ID", "testing".to_owned()),
+            ("AWS_SECRET_ACCESS_KEY", "testing".to_owned()),
+        ]
+    }
 }
 
 /// A registration body for the registration API.

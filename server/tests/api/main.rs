@@ -12,4 +12,5 @@ mod profile;
 mod registration;
 mod sessions;
 mod tokens;
+mod uploads;
 mod username;
