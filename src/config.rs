@@ -606,9 +606,13 @@ mod tests {
     #[test]
     fn object_store_urls() {
         let s = settings(&[DEV]).unwrap();
-        assert!(matches!(&s.object_store, ObjectStoreSettings::Local { root } if root == &PathBuf::from("./data/objects")));
+        assert!(
+            matches!(&s.object_store, ObjectStoreSettings::Local { root } if root == &PathBuf::from("./data/objects"))
+        );
         let s = settings(&[DEV, ("OBJECT_STORE_URL", "file:///srv/objects")]).unwrap();
-        assert!(matches!(&s.object_store, ObjectStoreSettings::Local { root } if root == &PathBuf::from("/srv/objects")));
+        assert!(
+            matches!(&s.object_store, ObjectStoreSettings::Local { root } if root == &PathBuf::from("/srv/objects"))
+        );
         let s = settings(&[
             DEV,
             ("OBJECT_STORE_URL", "s3://keyhold-files"),

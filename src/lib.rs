@@ -15,11 +15,11 @@ pub mod error_sink;
 #[cfg(feature = "server")]
 pub mod flows;
 #[cfg(feature = "server")]
+pub mod jobs;
+#[cfg(feature = "server")]
 pub mod jwt;
 #[cfg(feature = "server")]
 pub mod keys;
-#[cfg(feature = "server")]
-pub mod jobs;
 #[cfg(feature = "server")]
 pub mod notify;
 #[cfg(feature = "server")]

@@ -113,7 +113,9 @@ impl Objects {
     pub fn direct_origin(&self, settings: &ObjectStoreSettings) -> Option<String> {
         match settings {
             ObjectStoreSettings::S3 { endpoint: Some(url), .. } => Some(url.origin().ascii_serialization()),
-            ObjectStoreSettings::S3 { bucket, region, .. } => Some(format!("https://{bucket}.s3.{region}.amazonaws.com")),
+            ObjectStoreSettings::S3 { bucket, region, .. } => {
+                Some(format!("https://{bucket}.s3.{region}.amazonaws.com"))
+            }
             ObjectStoreSettings::Local { .. } => None,
         }
     }

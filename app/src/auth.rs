@@ -15,6 +15,7 @@ pub struct User {
     pub name: String,
     pub email: String,
     pub role: Role,
+    pub picture_url: Option<String>,
     /// HMAC of the password hash and session epoch; see
     /// [`keyhold::passwords::session_fingerprint`].
     fingerprint: Vec<u8>,
@@ -35,6 +36,7 @@ impl User {
             name: account.name.to_string(),
             email: account.email.to_string(),
             role: account.role,
+            picture_url: account.profile_picture_url,
             fingerprint,
         }
     }

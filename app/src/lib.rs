@@ -20,7 +20,7 @@ use leptos_router::{SsrMode, path};
 use pages::{
     change_password::ChangePasswordPage, confirm_email::ConfirmEmailPage, forgot_password::ForgotPasswordPage,
 };
-use pages::{home::HomePage, login::LoginPage, not_found::NotFound, profile::ProfilePage};
+use pages::{home::HomePage, login::LoginPage, not_found::NotFound, profile::ProfilePage, uploads::UploadsPage};
 use pages::{
     register::RegisterPage, reset_password::ResetPasswordPage, verify::VerifyPage, verify_link::VerifyLinkPage,
 };
@@ -71,6 +71,7 @@ pub fn App() -> impl IntoView {
                     <Route path=path!("/confirm-email") view=ConfirmEmailPage ssr=SsrMode::Async />
                     <Route path=path!("/login") view=LoginPage ssr=SsrMode::Async />
                     <Route path=path!("/profile") view=ProfilePage ssr=SsrMode::Async />
+                    <Route path=path!("/uploads") view=UploadsPage ssr=SsrMode::Async />
                     <Route path=path!("/forgot-password") view=ForgotPasswordPage ssr=SsrMode::Async />
                     <Route path=path!("/reset-password") view=ResetPasswordPage ssr=SsrMode::Async />
                     <Route path=path!("/change-password") view=ChangePasswordPage ssr=SsrMode::Async />

@@ -111,7 +111,9 @@ async fn receive_form(
         let field = match multipart.next_field().await {
             Ok(Some(field)) => field,
             Ok(None) => break,
-            Err(e) => return Err(FlowError::UploadInterrupted(keyhold::objects::ObjectError::Interrupted(Box::new(e)))),
+            Err(e) => {
+                return Err(FlowError::UploadInterrupted(keyhold::objects::ObjectError::Interrupted(Box::new(e))));
+            }
         };
         // A form sent with no file chosen has a part with an empty name.
         let Some(name) = field.file_name().filter(|n| !n.is_empty()).map(str::to_owned) else { continue };

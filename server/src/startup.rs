@@ -3,16 +3,16 @@
 
 use crate::{api, files, middleware};
 use axum::Router;
+use axum::extract::DefaultBodyLimit;
 use axum::extract::State;
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Redirect, Response};
-use axum::extract::DefaultBodyLimit;
 use axum::routing::{get, post};
 use axum_login::AuthManagerLayerBuilder;
 use keyhold::config::Settings;
 use keyhold::connections;
-use keyhold::jobs;
 use keyhold::flows::Core;
+use keyhold::jobs;
 use keyhold::keys;
 use keyhold::store::profile_cache::CacheStats;
 use keyhold_app::auth::{AuthSession, Backend};

@@ -81,9 +81,7 @@ impl ContentType {
     pub fn parse(input: &str) -> Result<Self, ParseError> {
         let essence = input.split(';').next().unwrap_or_default().trim().to_ascii_lowercase();
         let token = |s: &str| {
-            !s.is_empty()
-                && s.len() <= 100
-                && s.bytes().all(|b| b.is_ascii_alphanumeric() || b"!#$&-^_.+".contains(&b))
+            !s.is_empty() && s.len() <= 100 && s.bytes().all(|b| b.is_ascii_alphanumeric() || b"!#$&-^_.+".contains(&b))
         };
         match essence.split_once('/') {
             Some((kind, sub)) if token(kind) && token(sub) => Ok(Self(essence)),

@@ -163,9 +163,7 @@ impl Permit {
     /// Checks the signature (in constant time) and the expiry.
     fn check(&self, core: &Core, key: &ObjectKey) -> Result<(), FlowError> {
         let signature: Option<Vec<u8>> = (self.signature.len() == 64)
-            .then(|| {
-                (0..64).step_by(2).map(|i| u8::from_str_radix(self.signature.get(i..i + 2)?, 16).ok()).collect()
-            })
+            .then(|| (0..64).step_by(2).map(|i| u8::from_str_radix(self.signature.get(i..i + 2)?, 16).ok()).collect())
             .flatten();
         let valid = match (Self::mac(core, self.user, key, self.expires), signature) {
             (Some(mac), Some(sig)) => mac.verify_slice(&sig).is_ok(),
@@ -326,7 +324,8 @@ async fn use_as_picture(core: &Core, user: Uuid, file: &StoredFile) -> Result<()
             return Err(FlowError::AccountGone);
         }
     }
-    if let Some(old) = previous.as_deref().and_then(|url| url.strip_prefix("/pictures/")).and_then(|k| ObjectKey::parse(k).ok())
+    if let Some(old) =
+        previous.as_deref().and_then(|url| url.strip_prefix("/pictures/")).and_then(|k| ObjectKey::parse(k).ok())
         && old != file.key
     {
         forget_picture(core, &old).await;
@@ -362,7 +361,7 @@ where
     let reserve_bytes = upper_bound.unwrap_or(limit).min(limit);
     let (key, slot) = reserve(core, user, UploadRequest { size: reserve_bytes, ..request }, reserve_bytes).await?;
     match write(core, user, &key, limit, body).await {
-        Ok(written) if written == 0 => {
+        Ok(0) => {
             discard(core, user, &key).await;
             Err(FlowError::Invalid(FieldErrors::single("file", "Choose a file to upload.")))
         }
@@ -451,8 +450,11 @@ async fn serve(core: &Core, file: FileView) -> Result<Download, FlowError> {
 /// `Content-Disposition: attachment` with the name in ASCII and in UTF-8
 /// (RFC 6266), so no name can break out of the header.
 pub fn attachment(name: &FileName) -> String {
-    let ascii: String =
-        name.as_str().chars().map(|c| if c.is_ascii_graphic() && c != '"' && c != '\\' || c == ' ' { c } else { '_' }).collect();
+    let ascii: String = name
+        .as_str()
+        .chars()
+        .map(|c| if c.is_ascii_graphic() && c != '"' && c != '\\' || c == ' ' { c } else { '_' })
+        .collect();
     let encoded: String = name
         .as_str()
         .bytes()

@@ -29,8 +29,7 @@ pub enum ErrorKind {
 }
 
 impl ErrorKind {
-    pub const ALL: &'static [ErrorKind] =
-        &[
+    pub const ALL: &'static [ErrorKind] = &[
         ErrorKind::Validation,
         ErrorKind::Auth,
         ErrorKind::Internal,

@@ -113,8 +113,7 @@ fn parse_slot(raw: &str) -> StoreResult<Slot> {
 /// the request is gone or being cleaned up.
 pub async fn note_multipart(conn: &ConnectionManager, user: Uuid, key: &ObjectKey, id: &str) -> StoreResult<bool> {
     let mut conn = conn.clone();
-    let noted: i64 =
-        MULTIPART.key(keys::upload_slots(user)).arg(key.as_str()).arg(id).invoke_async(&mut conn).await?;
+    let noted: i64 = MULTIPART.key(keys::upload_slots(user)).arg(key.as_str()).arg(id).invoke_async(&mut conn).await?;
     Ok(noted == 1)
 }
 
@@ -144,7 +143,8 @@ impl StoredFile {
 
     fn from_hash(key: ObjectKey, mut h: HashMap<String, String>) -> StoreResult<Self> {
         let record = keys::file(&key);
-        let mut take = |field: &str| h.remove(field).ok_or_else(|| StoreError::corrupt(&record, format!("no `{field}`")));
+        let mut take =
+            |field: &str| h.remove(field).ok_or_else(|| StoreError::corrupt(&record, format!("no `{field}`")));
         let bad = |field: &str| StoreError::corrupt(&record, format!("invalid `{field}`"));
         Ok(Self {
             user_id: take("user_id")?.parse().map_err(|_| bad("user_id"))?,

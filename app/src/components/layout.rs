@@ -1,5 +1,6 @@
 //! The chrome around every page: header with navigation, footer.
 
+use crate::components::avatar::Avatar;
 use crate::server_fns::{UserView, current_user};
 use leptos::prelude::*;
 use leptos_router::hooks::use_location;
@@ -26,8 +27,11 @@ pub fn Header() -> impl IntoView {
                         match user.await {
                             Some(user) => view! {
                                 <div class="nav-links" data-testid="nav-signed-in">
-                                    <a href="/profile">"Profile"</a>
-                                    <span class="nav-user">"@"{user.username}</span>
+                                    <a href="/uploads">"Files"</a>
+                                    <a href="/profile" class="nav-profile">
+                                        <Avatar picture=user.picture_url name=user.name class="nav-avatar" testid="nav-avatar" />
+                                        <span class="nav-user">"@"{user.username}</span>
+                                    </a>
                                     <form method="post" action="/logout" class="inline-form">
                                         <button type="submit" class="button button-quiet">"Log out"</button>
                                     </form>

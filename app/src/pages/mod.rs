@@ -7,5 +7,6 @@ pub mod not_found;
 pub mod profile;
 pub mod register;
 pub mod reset_password;
+pub mod uploads;
 pub mod verify;
 pub mod verify_link;

@@ -1,3 +1,4 @@
+use crate::components::avatar::Avatar;
 use crate::components::checks;
 use crate::components::field::TextField;
 use crate::components::form::{FormAlert, Notice, came_back, echoed, form_error};
@@ -30,6 +31,8 @@ pub fn ProfilePage() -> impl IntoView {
             Some("Your new password is set, and you are logged in.".to_owned())
         } else if q.get("confirmation").is_some() {
             Some("We sent the confirmation link again. It is valid for 24 hours.".to_owned())
+        } else if q.get("done").as_deref() == Some("picture") {
+            Some("Your new picture is set.".to_owned())
         } else if q.get("saved").is_some() || matches!(action.value().get(), Some(Ok(()))) {
             Some("Your profile is saved.".to_owned())
         } else {
@@ -66,8 +69,37 @@ fn UnconfirmedAddress() -> impl IntoView {
     }
 }
 
-fn initials(name: &str) -> String {
-    name.split_whitespace().filter_map(|w| w.chars().next()).take(2).collect::<String>().to_uppercase()
+/// What a picture form post came back with (a fixed code, never input).
+fn picture_error(code: &str, max_bytes: u64) -> String {
+    match code {
+        "file_too_large" => format!("That picture is too large: at most {}.", keyhold::domain::human_size(max_bytes)),
+        "unsupported_type" | "invalid_input" => "Choose a JPEG, PNG or WebP image.".to_owned(),
+        "storage_unavailable" | "service_unavailable" => {
+            "Pictures cannot be stored right now. Please try again in a moment.".to_owned()
+        }
+        _ => "The picture could not be uploaded. Please try again.".to_owned(),
+    }
+}
+
+/// The profile picture: shown in the header and the nav, changed by a plain
+/// multipart form (with or without JavaScript).
+#[component]
+fn PictureForm(max_bytes: u64) -> impl IntoView {
+    let query = use_query_map();
+    let error = query.read_untracked().get("error").map(|c| picture_error(&c, max_bytes));
+    view! {
+        <form method="post" action="/profile/picture" enctype="multipart/form-data" class="picture-form"
+            data-testid="picture-form">
+            <div class="field">
+                <label for="picture-input">"Profile picture"</label>
+                <input id="picture-input" type="file" name="file" accept="image/jpeg,image/png,image/webp"
+                    data-testid="picture-input" />
+                <p class="hint">{format!("JPEG, PNG or WebP, up to {}.", keyhold::domain::human_size(max_bytes))}</p>
+                {error.map(|e| view! { <p class="field-error" role="alert" data-testid="picture-error">{e}</p> })}
+            </div>
+            <button type="submit" class="button button-secondary">"Upload picture"</button>
+        </form>
+    }
 }
 
 #[component]
@@ -89,7 +121,7 @@ fn ProfileCard(
     view! {
         <section class="card narrow" data-testid="profile">
             <div class="profile-head">
-                <div class="avatar" aria-hidden="true">{initials(&profile.name)}</div>
+                <Avatar picture=profile.profile_picture_url.clone() name=profile.name.clone() testid="profile-avatar" />
                 <div>
                     <h1>{profile.name.clone()}</h1>
                     <p class="muted">
@@ -98,7 +130,7 @@ fn ProfileCard(
                     </p>
                 </div>
             </div>
-            <p class="hint">"Profile pictures arrive with uploads."</p>
+            <PictureForm max_bytes=profile.picture_max_bytes />
             <Notice message=notice />
             {(!profile.email_verified).then(|| view! { <UnconfirmedAddress /> })}
             <FormAlert message=form_error(value) />

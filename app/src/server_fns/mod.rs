@@ -6,11 +6,13 @@ mod password;
 mod profile;
 mod registration;
 mod session;
+mod uploads;
 
 pub use password::*;
 pub use profile::*;
 pub use registration::*;
 pub use session::*;
+pub use uploads::*;
 
 #[cfg(feature = "ssr")]
 pub(crate) mod ssr {

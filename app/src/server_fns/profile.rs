@@ -17,6 +17,7 @@ pub struct ProfileView {
     /// Only the tail, e.g. `•••45-6`; empty when none is stored.
     pub account_number_masked: String,
     pub profile_picture_url: Option<String>,
+    pub picture_max_bytes: u64,
     pub language: String,
     pub newsletter: bool,
     /// False while an SMS registration's address awaits its confirmation.
@@ -37,6 +38,8 @@ impl From<keyhold::store::profile_cache::CachedUser> for ProfileView {
             agency: u.banking_details.as_ref().map(|b| b.agency.clone()).unwrap_or_default(),
             account_number_masked: u.banking_details.map(|b| b.account_number).unwrap_or_default(),
             profile_picture_url: u.profile_picture_url,
+            // The setting, filled in by the server function.
+            picture_max_bytes: 0,
             language: preferences.language().to_string(),
             newsletter: preferences.newsletter(),
             email_verified: u.email_verified,
@@ -49,7 +52,7 @@ pub async fn profile() -> Result<ProfileView, AppError> {
     let user = super::ssr::signed_in_user().await?;
     let core = crate::ssr::core()?;
     match keyhold::flows::profile::view(&core, user.id).await {
-        Ok(view) => Ok(view.into()),
+        Ok(view) => Ok(ProfileView { picture_max_bytes: core.settings.uploads.picture_max_bytes, ..view.into() }),
         Err(e) => Err(crate::ssr::fail(e).await),
     }
 }

@@ -11,6 +11,7 @@ pub struct UserView {
     pub name: String,
     pub email: String,
     pub role: String,
+    pub picture_url: Option<String>,
 }
 
 #[server(prefix = "/fn", endpoint = "login")]
@@ -35,5 +36,11 @@ pub async fn login(identifier: String, password: String, next: Option<String>) -
 #[server(prefix = "/fn", endpoint = "me")]
 pub async fn current_user() -> Result<Option<UserView>, AppError> {
     let session = super::ssr::auth_session().await?;
-    Ok(session.user.map(|u| UserView { username: u.username, name: u.name, email: u.email, role: u.role.to_string() }))
+    Ok(session.user.map(|u| UserView {
+        username: u.username,
+        name: u.name,
+        email: u.email,
+        role: u.role.to_string(),
+        picture_url: u.picture_url,
+    }))
 }

@@ -107,7 +107,7 @@ async fn a_file_goes_slot_put_complete_and_back_with_the_local_store() {
     assert_eq!(redis.zscore::<_, _, Option<f64>>("upload_requests", &request).await.unwrap(), None);
     assert_eq!(app.hgetall(&format!("file:{key}")).await["user_id"], user.to_string());
     let listed: Vec<String> = redis.zrange(format!("files:user:{user}"), 0, -1).await.unwrap();
-    assert_eq!(listed, [key.clone()]);
+    assert_eq!(listed, std::slice::from_ref(&key));
 
     // Completing again is harmless.
     let again: Value = complete(&app, &token, &key).await.json().await.unwrap();
@@ -180,8 +180,8 @@ async fn every_upload_route_wants_a_token_and_files_are_only_their_owners() {
 
 #[tokio::test]
 async fn limits_refuse_with_413_and_record_nothing() {
-    let app = spawn_app_with(&[("UPLOAD_MAX_BYTES", "100"), ("UPLOAD_QUOTA_BYTES", "250"), ("UPLOAD_MAX_OPEN", "3")])
-        .await;
+    let app =
+        spawn_app_with(&[("UPLOAD_MAX_BYTES", "100"), ("UPLOAD_QUOTA_BYTES", "250"), ("UPLOAD_MAX_OPEN", "3")]).await;
     let token = token_for(&app, "ann").await;
     let user = user_id(&app, &token).await;
 
@@ -274,7 +274,8 @@ async fn complete_checks_the_object_size_and_image_content() {
     assert_eq!(file["content_type"], "image/png");
 
     // Profile pictures: JPEG, PNG or WebP by content, then on the account and in the cache.
-    let res = open(&app, &token, json!({"name": "me.gif", "size": 10, "content_type": "image/gif", "kind": "picture"})).await;
+    let res =
+        open(&app, &token, json!({"name": "me.gif", "size": 10, "content_type": "image/gif", "kind": "picture"})).await;
     assert_eq!(code_of(res).await.1, "invalid_input");
     let ticket = open_ok_kind(&app, &token, "me.png", PNG.len(), "picture").await;
     put(&ticket, PNG.to_vec()).await;
@@ -354,8 +355,8 @@ async fn the_cleanup_deletes_abandoned_uploads_only() {
 
 #[tokio::test]
 async fn one_cleanup_runs_at_a_time() {
-    let app = spawn_app_with(&[("UPLOAD_REQUEST_MAX_AGE", "2"), ("UPLOAD_URL_TTL", "1"), ("UPLOAD_MAX_OPEN", "100")])
-        .await;
+    let app =
+        spawn_app_with(&[("UPLOAD_REQUEST_MAX_AGE", "2"), ("UPLOAD_URL_TTL", "1"), ("UPLOAD_MAX_OPEN", "100")]).await;
     let token = token_for(&app, "ann").await;
     for i in 0..30 {
         let ticket = open_ok(&app, &token, &format!("{i}.txt"), 1, "text/plain").await;

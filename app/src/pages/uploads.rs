@@ -1,0 +1,332 @@
+//! `/uploads`: the signed-in person's files. With JavaScript, chosen or
+//! dropped files go straight to their upload URL, each with a progress bar
+//! and a cancel button. Without it, the same form posts to the server,
+//! which streams the files through the same steps and comes back here.
+
+use crate::error::code;
+use crate::server_fns::{FileRow, FilesView, files};
+use keyhold::domain::human_size;
+use leptos::prelude::*;
+use leptos_meta::Title;
+use leptos_router::components::Redirect;
+use leptos_router::hooks::use_query_map;
+
+/// What a failed form post means, from the fixed code it came back with.
+fn error_text(code: &str, view: &FilesView) -> String {
+    match code {
+        "file_too_large" => format!("That file is too large: at most {} each.", human_size(view.max_bytes)),
+        "quota_exceeded" => {
+            format!(
+                "That would take more than your {} of space. Delete some files first.",
+                human_size(view.quota_bytes)
+            )
+        }
+        "too_many_uploads" => "Too many uploads are in progress. Let them finish first.".to_owned(),
+        "unsupported_type" => "That file's content is not what its type says.".to_owned(),
+        "invalid_input" => "Choose a file to upload.".to_owned(),
+        "upload_interrupted" => "The upload broke off. Please try again.".to_owned(),
+        "not_found" => "There is no such file.".to_owned(),
+        "storage_unavailable" | "service_unavailable" => {
+            "File storage is unavailable right now. Please try again in a moment.".to_owned()
+        }
+        _ => "The upload did not work. Please try again.".to_owned(),
+    }
+}
+
+fn done_text(done: &str) -> Option<String> {
+    match done {
+        "deleted" => Some("The file is deleted.".to_owned()),
+        _ => match done.strip_prefix("uploaded-")?.parse::<u32>().ok()? {
+            1 => Some("Your file is uploaded.".to_owned()),
+            n => Some(format!("{n} files are uploaded.")),
+        },
+    }
+}
+
+#[component]
+pub fn UploadsPage() -> impl IntoView {
+    // Bumped when an upload completes, to reload the list.
+    let reloads = RwSignal::new(0u32);
+    let data = Resource::new(move || reloads.get(), |_| files());
+    // Outlives reloads of the list, so the progress rows stay.
+    let queue = RwSignal::new(Vec::<queue::Row>::new());
+    view! {
+        <Title text="Your files" />
+        <Transition fallback=|| view! { <p class="container">"Loading…"</p> }>
+            {move || Suspend::new(async move {
+                match data.await {
+                    Err(e) if e.is(code::NOT_LOGGED_IN) => view! { <Redirect path="/login?next=%2Fuploads" /> }.into_any(),
+                    Err(e) => view! { <p class="alert alert-error">{e.to_string()}</p> }.into_any(),
+                    Ok(view) => view! { <FilesCard view reloads queue /> }.into_any(),
+                }
+            })}
+        </Transition>
+    }
+}
+
+#[component]
+fn FilesCard(view: FilesView, reloads: RwSignal<u32>, queue: RwSignal<Vec<queue::Row>>) -> impl IntoView {
+    let query = use_query_map();
+    let notice = query.read_untracked().get("done").and_then(|d| done_text(&d));
+    let error = query.read_untracked().get("error").map(|c| error_text(&c, &view));
+    let used = view.used_bytes.min(view.quota_bytes);
+    view! {
+        <section class="card wide" data-testid="uploads">
+            <h1>"Your files"</h1>
+            <p class="muted usage">
+                <meter min="0" max=view.quota_bytes value=used aria-label="Space used"></meter>
+                <span data-testid="usage">{format!("{} of {} used", human_size(view.used_bytes), human_size(view.quota_bytes))}</span>
+            </p>
+            {notice.map(|n| view! { <div class="alert alert-success" role="status" data-testid="notice">{n}</div> })}
+            {error.map(|e| view! { <div class="alert alert-error" role="alert" data-testid="form-error">{e}</div> })}
+            <form method="post" action="/uploads" enctype="multipart/form-data" class="dropzone"
+                data-testid="upload-form"
+                on:submit=move |ev| queue::submit(ev, queue, reloads)
+                on:dragover=queue::drag_over
+                on:drop=move |ev| queue::dropped(ev, queue, reloads)>
+                <label for="file-input" class="dropzone-label">
+                    <strong>"Choose files"</strong>" or drop them here"
+                </label>
+                <input id="file-input" type="file" name="file" multiple data-testid="file-input"
+                    on:change=move |ev| queue::chosen(ev, queue, reloads) />
+                <p class="hint">{format!("Up to {} each.", human_size(view.max_bytes))}</p>
+                <button type="submit" class="button">"Upload"</button>
+            </form>
+            <queue::Queue queue />
+            <FileList files=view.files />
+        </section>
+    }
+}
+
+#[component]
+fn FileList(files: Vec<FileRow>) -> impl IntoView {
+    if files.is_empty() {
+        return view! { <p class="empty muted" data-testid="no-files">"No files yet."</p> }.into_any();
+    }
+    view! {
+        <ul class="file-list" data-testid="file-list">
+            {files.into_iter().map(|f| {
+                let download = format!("/uploads/{}", f.key);
+                let delete = format!("/uploads/{}/delete", f.key);
+                // "2026-11-22T09:40:00Z" → "2026-11-22 09:40 UTC"
+                let date = f.created_at.get(..16).map(|d| format!("{} UTC", d.replace('T', " "))).unwrap_or_default();
+                let label = format!("Delete {}", f.name);
+                view! {
+                    <li class="file" data-testid="file">
+                        <div class="file-main">
+                            <a class="file-name" href=download.clone() download=f.name.clone()>{f.name.clone()}</a>
+                            <span class="file-meta muted">
+                                {human_size(f.size)} " · " {f.content_type} " · "
+                                <time datetime=f.created_at.clone()>{date}</time>
+                            </span>
+                        </div>
+                        <div class="file-actions">
+                            <a class="button button-quiet" href=download>"Download"</a>
+                            <form method="post" action=delete class="inline-form">
+                                <button type="submit" class="button button-quiet danger" aria-label=label>"Delete"</button>
+                            </form>
+                        </div>
+                    </li>
+                }
+            }).collect_view()}
+        </ul>
+    }
+    .into_any()
+}
+
+/// The uploads in progress on this page (JavaScript only).
+mod queue {
+    use super::*;
+
+    // Without the browser build nothing moves a row along.
+    #[cfg_attr(not(feature = "hydrate"), allow(dead_code))]
+    #[derive(Clone, Debug, PartialEq)]
+    pub enum State {
+        Starting,
+        Sending,
+        Checking,
+        Done,
+        Cancelled,
+        Failed(String),
+    }
+
+    /// One file on its way. Signals only: cheap to copy into callbacks.
+    #[derive(Clone, Copy)]
+    pub struct Row {
+        id: u32,
+        name: RwSignal<String>,
+        total: RwSignal<f64>,
+        sent: RwSignal<f64>,
+        state: RwSignal<State>,
+        #[cfg(feature = "hydrate")]
+        upload: StoredValue<Option<crate::components::upload_xhr::Upload>, LocalStorage>,
+    }
+
+    #[component]
+    pub fn Queue(queue: RwSignal<Vec<Row>>) -> impl IntoView {
+        view! {
+            <ul class="upload-queue" aria-live="polite" data-testid="upload-queue">
+                <For each=move || queue.get() key=|row| row.id let:row>
+                    <li class="upload" data-testid="upload-row">
+                        <div class="upload-head">
+                            <span class="file-name">{move || row.name.get()}</span>
+                            <span class="muted" data-testid="upload-status">{move || status(&row)}</span>
+                        </div>
+                        <progress max=move || row.total.get().max(1.0) value=move || row.sent.get()
+                            aria-label=move || format!("Upload of {}", row.name.get())></progress>
+                        <button type="button" class="button button-quiet" data-testid="cancel-upload"
+                            hidden=move || !matches!(row.state.get(), State::Starting | State::Sending)
+                            on:click=move |_| cancel(row)>"Cancel"</button>
+                    </li>
+                </For>
+            </ul>
+        }
+    }
+
+    fn status(row: &Row) -> String {
+        let (sent, total) = (row.sent.get() as u64, row.total.get() as u64);
+        match row.state.get() {
+            State::Starting => "Starting…".to_owned(),
+            State::Sending => format!("{} of {}", human_size(sent), human_size(total)),
+            State::Checking => "Checking…".to_owned(),
+            State::Done => "Uploaded".to_owned(),
+            State::Cancelled => "Cancelled".to_owned(),
+            State::Failed(message) => message,
+        }
+    }
+
+    #[cfg(not(feature = "hydrate"))]
+    mod browser {
+        use super::Row;
+        use leptos::ev;
+        use leptos::prelude::*;
+        pub fn submit(_: ev::SubmitEvent, _: RwSignal<Vec<Row>>, _: RwSignal<u32>) {}
+        pub fn chosen(_: ev::Event, _: RwSignal<Vec<Row>>, _: RwSignal<u32>) {}
+        pub fn drag_over(_: ev::DragEvent) {}
+        pub fn dropped(_: ev::DragEvent, _: RwSignal<Vec<Row>>, _: RwSignal<u32>) {}
+        pub fn cancel(_: Row) {}
+    }
+
+    #[cfg(feature = "hydrate")]
+    mod browser {
+        use super::{Row, State};
+        use crate::components::upload_xhr::{Outcome, Upload, error_message};
+        use crate::server_fns::{cancel_upload, complete_upload, open_upload};
+        use leptos::ev;
+        use leptos::prelude::*;
+        use leptos::task::spawn_local;
+        use std::sync::atomic::{AtomicU32, Ordering};
+        use web_sys::{File, FileList, HtmlInputElement};
+
+        static NEXT_ID: AtomicU32 = AtomicU32::new(0);
+
+        fn input() -> Option<HtmlInputElement> {
+            use wasm_bindgen::JsCast;
+            document().get_element_by_id("file-input")?.dyn_into().ok()
+        }
+
+        fn start_all(list: Option<FileList>, queue: RwSignal<Vec<Row>>, reloads: RwSignal<u32>) {
+            let Some(list) = list else { return };
+            for i in 0..list.length() {
+                if let Some(file) = list.get(i) {
+                    start(file, queue, reloads);
+                }
+            }
+            // The same files chosen again start again.
+            if let Some(input) = input() {
+                input.set_value("");
+            }
+        }
+
+        pub fn submit(ev: ev::SubmitEvent, queue: RwSignal<Vec<Row>>, reloads: RwSignal<u32>) {
+            ev.prevent_default();
+            start_all(input().and_then(|i| i.files()), queue, reloads);
+        }
+
+        pub fn chosen(ev: ev::Event, queue: RwSignal<Vec<Row>>, reloads: RwSignal<u32>) {
+            start_all(event_target::<HtmlInputElement>(&ev).files(), queue, reloads);
+        }
+
+        pub fn drag_over(ev: ev::DragEvent) {
+            ev.prevent_default();
+        }
+
+        pub fn dropped(ev: ev::DragEvent, queue: RwSignal<Vec<Row>>, reloads: RwSignal<u32>) {
+            ev.prevent_default();
+            start_all(ev.data_transfer().and_then(|d| d.files()), queue, reloads);
+        }
+
+        fn start(file: File, queue: RwSignal<Vec<Row>>, reloads: RwSignal<u32>) {
+            let row = Row {
+                id: NEXT_ID.fetch_add(1, Ordering::Relaxed),
+                name: RwSignal::new(file.name()),
+                total: RwSignal::new(file.size()),
+                sent: RwSignal::new(0.0),
+                state: RwSignal::new(State::Starting),
+                upload: StoredValue::new_local(None),
+            };
+            queue.update(|q| q.insert(0, row));
+            spawn_local(async move {
+                let ticket = match open_upload(file.name(), file.size() as u64, file.type_()).await {
+                    Ok(ticket) => ticket,
+                    Err(e) => return row.state.set(State::Failed(e.to_string())),
+                };
+                if row.state.get_untracked() == State::Cancelled {
+                    let _ = cancel_upload(ticket.key).await;
+                    return;
+                }
+                row.state.set(State::Sending);
+                let progress = move |sent, total| {
+                    row.sent.set(sent);
+                    row.total.set(total);
+                };
+                let key = ticket.key.clone();
+                let done = move |outcome| spawn_local(finish(row, key, outcome, reloads));
+                match Upload::start(&ticket.url, &ticket.headers, &file, progress, done) {
+                    Ok(upload) => row.upload.set_value(Some(upload)),
+                    Err(_) => row.state.set(State::Failed("Your browser could not start the upload.".to_owned())),
+                }
+            });
+        }
+
+        async fn finish(row: Row, key: String, outcome: Outcome, reloads: RwSignal<u32>) {
+            match outcome {
+                Outcome::Answered(200..=299, _) => {
+                    row.state.set(State::Checking);
+                    match complete_upload(key).await {
+                        Ok(_) => {
+                            row.sent.set(row.total.get_untracked());
+                            row.state.set(State::Done);
+                            reloads.update(|n| *n += 1);
+                        }
+                        Err(e) => row.state.set(State::Failed(e.to_string())),
+                    }
+                }
+                Outcome::Answered(status, body) => {
+                    let message = error_message(&body).unwrap_or_else(|| format!("The upload was refused ({status})."));
+                    row.state.set(State::Failed(message));
+                }
+                Outcome::Failed => row.state.set(State::Failed("The upload broke off. Please try again.".to_owned())),
+                Outcome::Aborted => {
+                    row.state.set(State::Cancelled);
+                    let _ = cancel_upload(key).await;
+                }
+            }
+        }
+
+        pub fn cancel(row: Row) {
+            match row.state.get_untracked() {
+                State::Sending => row.upload.with_value(|u| {
+                    if let Some(upload) = u {
+                        upload.abort();
+                    }
+                }),
+                // Not sent yet: the upload is cancelled as soon as it opens.
+                State::Starting => row.state.set(State::Cancelled),
+                _ => {}
+            }
+        }
+    }
+
+    pub use browser::{cancel, chosen, drag_over, dropped, submit};
+}
