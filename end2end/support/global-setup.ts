@@ -82,6 +82,8 @@ export default async function globalSetup() {
         REDIS_URL: `redis://127.0.0.1:${redisPort}/0`,
         SMTP_URL: `smtp://127.0.0.1:${smtpPort}`,
         OUTBOX_DIR: path.join(dataDir, 'outbox'),
+        OBJECT_STORE_URL: path.join(dataDir, 'objects'),
+        UPLOAD_MAX_BYTES: String(4 * 1024 * 1024),
         LEPTOS_SITE_ADDR: `127.0.0.1:${appPort}`,
         LEPTOS_SITE_ROOT: process.env.KEYHOLD_SITE_ROOT ?? path.join(repoRoot, 'target', 'site'),
         // Tests share one client IP: keep the per-IP limits out of their way.

@@ -45,93 +45,113 @@ fn done_text(done: &str) -> Option<String> {
 
 #[component]
 pub fn UploadsPage() -> impl IntoView {
-    // Bumped when an upload completes, to reload the list.
-    let reloads = RwSignal::new(0u32);
-    let data = Resource::new(move || reloads.get(), |_| files());
-    // Outlives reloads of the list, so the progress rows stay.
-    let queue = RwSignal::new(Vec::<queue::Row>::new());
+    let data = Resource::new(|| (), |_| files());
     view! {
         <Title text="Your files" />
-        <Transition fallback=|| view! { <p class="container">"Loading…"</p> }>
+        <Suspense fallback=|| view! { <p class="container">"Loading…"</p> }>
             {move || Suspend::new(async move {
                 match data.await {
                     Err(e) if e.is(code::NOT_LOGGED_IN) => view! { <Redirect path="/login?next=%2Fuploads" /> }.into_any(),
                     Err(e) => view! { <p class="alert alert-error">{e.to_string()}</p> }.into_any(),
-                    Ok(view) => view! { <FilesCard view reloads queue /> }.into_any(),
+                    Ok(view) => view! { <FilesCard view /> }.into_any(),
                 }
             })}
-        </Transition>
+        </Suspense>
     }
 }
 
 #[component]
-fn FilesCard(view: FilesView, reloads: RwSignal<u32>, queue: RwSignal<Vec<queue::Row>>) -> impl IntoView {
+fn FilesCard(view: FilesView) -> impl IntoView {
     let query = use_query_map();
     let notice = query.read_untracked().get("done").and_then(|d| done_text(&d));
     let error = query.read_untracked().get("error").map(|c| error_text(&c, &view));
-    let used = view.used_bytes.min(view.quota_bytes);
+    let quota = view.quota_bytes;
+    // Uploads finished on this page join the list without a reload.
+    let list = Listing { files: RwSignal::new(view.files.clone()), used: RwSignal::new(view.used_bytes) };
+    let queue = RwSignal::new(Vec::<queue::Row>::new());
     view! {
         <section class="card wide" data-testid="uploads">
             <h1>"Your files"</h1>
             <p class="muted usage">
-                <meter min="0" max=view.quota_bytes value=used aria-label="Space used"></meter>
-                <span data-testid="usage">{format!("{} of {} used", human_size(view.used_bytes), human_size(view.quota_bytes))}</span>
+                <meter min="0" max=quota value=move || list.used.get().min(quota) aria-label="Space used"></meter>
+                <span data-testid="usage">
+                    {move || format!("{} of {} used", human_size(list.used.get()), human_size(quota))}
+                </span>
             </p>
             {notice.map(|n| view! { <div class="alert alert-success" role="status" data-testid="notice">{n}</div> })}
             {error.map(|e| view! { <div class="alert alert-error" role="alert" data-testid="form-error">{e}</div> })}
             <form method="post" action="/uploads" enctype="multipart/form-data" class="dropzone"
                 data-testid="upload-form"
-                on:submit=move |ev| queue::submit(ev, queue, reloads)
+                on:submit=move |ev| queue::submit(ev, queue, list)
                 on:dragover=queue::drag_over
-                on:drop=move |ev| queue::dropped(ev, queue, reloads)>
+                on:drop=move |ev| queue::dropped(ev, queue, list)>
                 <label for="file-input" class="dropzone-label">
                     <strong>"Choose files"</strong>" or drop them here"
                 </label>
                 <input id="file-input" type="file" name="file" multiple data-testid="file-input"
-                    on:change=move |ev| queue::chosen(ev, queue, reloads) />
+                    on:change=move |ev| queue::chosen(ev, queue, list) />
                 <p class="hint">{format!("Up to {} each.", human_size(view.max_bytes))}</p>
                 <button type="submit" class="button">"Upload"</button>
             </form>
             <queue::Queue queue />
-            <FileList files=view.files />
+            <FileList list />
         </section>
     }
 }
 
-#[component]
-fn FileList(files: Vec<FileRow>) -> impl IntoView {
-    if files.is_empty() {
-        return view! { <p class="empty muted" data-testid="no-files">"No files yet."</p> }.into_any();
+/// The files shown, and the bytes they hold.
+#[derive(Clone, Copy)]
+pub struct Listing {
+    files: RwSignal<Vec<FileRow>>,
+    used: RwSignal<u64>,
+}
+
+impl Listing {
+    /// A file uploaded from this page: newest first.
+    #[cfg_attr(not(feature = "hydrate"), allow(dead_code))]
+    fn add(self, file: FileRow) {
+        self.used.update(|u| *u += file.size);
+        self.files.update(|f| f.insert(0, file));
     }
+}
+
+#[component]
+fn FileList(list: Listing) -> impl IntoView {
     view! {
+        <p class="empty muted" data-testid="no-files" hidden=move || !list.files.read().is_empty()>"No files yet."</p>
         <ul class="file-list" data-testid="file-list">
-            {files.into_iter().map(|f| {
-                let download = format!("/uploads/{}", f.key);
-                let delete = format!("/uploads/{}/delete", f.key);
-                // "2026-11-22T09:40:00Z" → "2026-11-22 09:40 UTC"
-                let date = f.created_at.get(..16).map(|d| format!("{} UTC", d.replace('T', " "))).unwrap_or_default();
-                let label = format!("Delete {}", f.name);
-                view! {
-                    <li class="file" data-testid="file">
-                        <div class="file-main">
-                            <a class="file-name" href=download.clone() download=f.name.clone()>{f.name.clone()}</a>
-                            <span class="file-meta muted">
-                                {human_size(f.size)} " · " {f.content_type} " · "
-                                <time datetime=f.created_at.clone()>{date}</time>
-                            </span>
-                        </div>
-                        <div class="file-actions">
-                            <a class="button button-quiet" href=download>"Download"</a>
-                            <form method="post" action=delete class="inline-form">
-                                <button type="submit" class="button button-quiet danger" aria-label=label>"Delete"</button>
-                            </form>
-                        </div>
-                    </li>
-                }
-            }).collect_view()}
+            <For each=move || list.files.get() key=|f| f.key.clone() let:f>
+                <FileItem f />
+            </For>
         </ul>
     }
-    .into_any()
+}
+
+#[component]
+fn FileItem(f: FileRow) -> impl IntoView {
+    let download = format!("/uploads/{}", f.key);
+    let delete = format!("/uploads/{}/delete", f.key);
+    // "2026-11-22T09:40:00Z" → "2026-11-22 09:40 UTC"
+    let date = f.created_at.get(..16).map(|d| format!("{} UTC", d.replace('T', " "))).unwrap_or_default();
+    let label = format!("Delete {}", f.name);
+    view! {
+        <li class="file" data-testid="file">
+            <div class="file-main">
+                // rel=external: a download, not a page for the router.
+                <a class="file-name" href=download.clone() download=f.name.clone() rel="external">{f.name.clone()}</a>
+                <span class="file-meta muted">
+                    {human_size(f.size)} " · " {f.content_type} " · "
+                    <time datetime=f.created_at.clone()>{date}</time>
+                </span>
+            </div>
+            <div class="file-actions">
+                <a class="button button-quiet" href=download download=f.name.clone() rel="external">"Download"</a>
+                <form method="post" action=delete class="inline-form">
+                    <button type="submit" class="button button-quiet danger" aria-label=label>"Delete"</button>
+                </form>
+            </div>
+        </li>
+    }
 }
 
 /// The uploads in progress on this page (JavaScript only).
@@ -170,7 +190,10 @@ mod queue {
                     <li class="upload" data-testid="upload-row">
                         <div class="upload-head">
                             <span class="file-name">{move || row.name.get()}</span>
-                            <span class="muted" data-testid="upload-status">{move || status(&row)}</span>
+                            <span class="muted" data-testid="upload-status" role="status"
+                                class:upload-failed=move || matches!(row.state.get(), State::Failed(_))>
+                                {move || status(&row)}
+                            </span>
                         </div>
                         <progress max=move || row.total.get().max(1.0) value=move || row.sent.get()
                             aria-label=move || format!("Upload of {}", row.name.get())></progress>
@@ -197,19 +220,19 @@ mod queue {
 
     #[cfg(not(feature = "hydrate"))]
     mod browser {
-        use super::Row;
+        use super::{Listing, Row};
         use leptos::ev;
         use leptos::prelude::*;
-        pub fn submit(_: ev::SubmitEvent, _: RwSignal<Vec<Row>>, _: RwSignal<u32>) {}
-        pub fn chosen(_: ev::Event, _: RwSignal<Vec<Row>>, _: RwSignal<u32>) {}
+        pub fn submit(_: ev::SubmitEvent, _: RwSignal<Vec<Row>>, _: Listing) {}
+        pub fn chosen(_: ev::Event, _: RwSignal<Vec<Row>>, _: Listing) {}
         pub fn drag_over(_: ev::DragEvent) {}
-        pub fn dropped(_: ev::DragEvent, _: RwSignal<Vec<Row>>, _: RwSignal<u32>) {}
+        pub fn dropped(_: ev::DragEvent, _: RwSignal<Vec<Row>>, _: Listing) {}
         pub fn cancel(_: Row) {}
     }
 
     #[cfg(feature = "hydrate")]
     mod browser {
-        use super::{Row, State};
+        use super::{Listing, Row, State};
         use crate::components::upload_xhr::{Outcome, Upload, error_message};
         use crate::server_fns::{cancel_upload, complete_upload, open_upload};
         use leptos::ev;
@@ -225,11 +248,11 @@ mod queue {
             document().get_element_by_id("file-input")?.dyn_into().ok()
         }
 
-        fn start_all(list: Option<FileList>, queue: RwSignal<Vec<Row>>, reloads: RwSignal<u32>) {
-            let Some(list) = list else { return };
-            for i in 0..list.length() {
-                if let Some(file) = list.get(i) {
-                    start(file, queue, reloads);
+        fn start_all(chosen: Option<FileList>, queue: RwSignal<Vec<Row>>, list: Listing) {
+            let Some(chosen) = chosen else { return };
+            for i in 0..chosen.length() {
+                if let Some(file) = chosen.get(i) {
+                    start(file, queue, list);
                 }
             }
             // The same files chosen again start again.
@@ -238,25 +261,25 @@ mod queue {
             }
         }
 
-        pub fn submit(ev: ev::SubmitEvent, queue: RwSignal<Vec<Row>>, reloads: RwSignal<u32>) {
+        pub fn submit(ev: ev::SubmitEvent, queue: RwSignal<Vec<Row>>, list: Listing) {
             ev.prevent_default();
-            start_all(input().and_then(|i| i.files()), queue, reloads);
+            start_all(input().and_then(|i| i.files()), queue, list);
         }
 
-        pub fn chosen(ev: ev::Event, queue: RwSignal<Vec<Row>>, reloads: RwSignal<u32>) {
-            start_all(event_target::<HtmlInputElement>(&ev).files(), queue, reloads);
+        pub fn chosen(ev: ev::Event, queue: RwSignal<Vec<Row>>, list: Listing) {
+            start_all(event_target::<HtmlInputElement>(&ev).files(), queue, list);
         }
 
         pub fn drag_over(ev: ev::DragEvent) {
             ev.prevent_default();
         }
 
-        pub fn dropped(ev: ev::DragEvent, queue: RwSignal<Vec<Row>>, reloads: RwSignal<u32>) {
+        pub fn dropped(ev: ev::DragEvent, queue: RwSignal<Vec<Row>>, list: Listing) {
             ev.prevent_default();
-            start_all(ev.data_transfer().and_then(|d| d.files()), queue, reloads);
+            start_all(ev.data_transfer().and_then(|d| d.files()), queue, list);
         }
 
-        fn start(file: File, queue: RwSignal<Vec<Row>>, reloads: RwSignal<u32>) {
+        fn start(file: File, queue: RwSignal<Vec<Row>>, list: Listing) {
             let row = Row {
                 id: NEXT_ID.fetch_add(1, Ordering::Relaxed),
                 name: RwSignal::new(file.name()),
@@ -281,7 +304,7 @@ mod queue {
                     row.total.set(total);
                 };
                 let key = ticket.key.clone();
-                let done = move |outcome| spawn_local(finish(row, key, outcome, reloads));
+                let done = move |outcome| spawn_local(finish(row, key, outcome, list));
                 match Upload::start(&ticket.url, &ticket.headers, &file, progress, done) {
                     Ok(upload) => row.upload.set_value(Some(upload)),
                     Err(_) => row.state.set(State::Failed("Your browser could not start the upload.".to_owned())),
@@ -289,15 +312,15 @@ mod queue {
             });
         }
 
-        async fn finish(row: Row, key: String, outcome: Outcome, reloads: RwSignal<u32>) {
+        async fn finish(row: Row, key: String, outcome: Outcome, list: Listing) {
             match outcome {
                 Outcome::Answered(200..=299, _) => {
                     row.state.set(State::Checking);
                     match complete_upload(key).await {
-                        Ok(_) => {
+                        Ok(file) => {
                             row.sent.set(row.total.get_untracked());
                             row.state.set(State::Done);
-                            reloads.update(|n| *n += 1);
+                            list.add(file);
                         }
                         Err(e) => row.state.set(State::Failed(e.to_string())),
                     }
