@@ -304,6 +304,8 @@ pub struct UploadSettings {
     pub quota_bytes: u64,
     /// `UPLOAD_MAX_OPEN` (10): upload requests a user may have open at once.
     pub max_open: u64,
+    /// `UPLOAD_MAX_FILES` (1000): files a user may keep, open uploads included.
+    pub max_files: u64,
     /// `PROFILE_PICTURE_MAX_BYTES` (2 MiB).
     pub picture_max_bytes: u64,
     /// `UPLOAD_URL_TTL` (900 s): how long an upload URL works.
@@ -463,6 +465,7 @@ impl Settings {
             max_bytes: vars.parse_positive("UPLOAD_MAX_BYTES", 10 << 20)?,
             quota_bytes: vars.parse_positive("UPLOAD_QUOTA_BYTES", 100 << 20)?,
             max_open: vars.parse_positive("UPLOAD_MAX_OPEN", 10)?,
+            max_files: vars.parse_positive("UPLOAD_MAX_FILES", 1_000)?,
             picture_max_bytes: vars.parse_positive("PROFILE_PICTURE_MAX_BYTES", 2 << 20)?,
             url_ttl: vars.parse_positive("UPLOAD_URL_TTL", 900)?,
             request_max_age: vars.parse_positive("UPLOAD_REQUEST_MAX_AGE", 3_600)?,

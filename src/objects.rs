@@ -202,9 +202,10 @@ impl Objects {
         }
     }
 
-    /// A presigned S3 `PUT` of `content_type` (signed: S3 refuses another
-    /// type). S3 cannot be made to check a presigned length; complete does.
-    /// `None` for the local store, whose uploads go through Keyhold.
+    /// A presigned S3 `PUT` of `content_type` that only creates: `If-None-Match:
+    /// *` is signed, so once complete checked the object, the URL cannot
+    /// replace it. S3 cannot be made to check a presigned length; complete
+    /// does. `None` for the local store, whose uploads go through Keyhold.
     pub async fn presigned_put(
         &self,
         key: &ObjectKey,
@@ -212,7 +213,8 @@ impl Objects {
         ttl: Duration,
     ) -> Result<Option<(Url, Vec<(String, String)>)>, ObjectError> {
         let Backend::S3(s3) = &self.backend else { return Ok(None) };
-        let headers = vec![("content-type".to_owned(), content_type.to_owned())];
+        let headers =
+            vec![("content-type".to_owned(), content_type.to_owned()), ("if-none-match".to_owned(), "*".to_owned())];
         let mut options = SignedUrlOptions::new();
         for (name, value) in &headers {
             let (Ok(name), Ok(value)) = (name.parse(), value.parse()) else {

@@ -66,6 +66,11 @@ pub async fn picture(State(state): State<AppState>, Path(key): Path<String>) -> 
     }
 }
 
+/// A malformed key is as absent as a missing one.
+fn page_key(raw: &str) -> Result<ObjectKey, FlowError> {
+    ObjectKey::parse(raw).map_err(|_| FlowError::NotFound)
+}
+
 fn signed_in(auth: &AuthSession) -> Option<Uuid> {
     auth.user.as_ref().map(|u| u.id)
 }
@@ -169,9 +174,9 @@ pub async fn download(
     Path(key): Path<String>,
 ) -> Response {
     let Some(user) = signed_in(&auth) else { return to_login("/uploads") };
-    let result = match ObjectKey::parse(&key) {
+    let result = match page_key(&key) {
         Ok(key) => uploads::download(&state.core, user, &key).await,
-        Err(_) => Err(FlowError::NotFound),
+        Err(e) => Err(e),
     };
     match result {
         Ok(download) => attachment_response(download),
@@ -190,9 +195,9 @@ pub async fn delete_form(
     Path(key): Path<String>,
 ) -> Response {
     let Some(user) = signed_in(&auth) else { return to_login("/uploads") };
-    let outcome = match ObjectKey::parse(&key) {
+    let outcome = match page_key(&key) {
         Ok(key) => uploads::delete(&state.core, user, &key).await,
-        Err(_) => Err(FlowError::NotFound),
+        Err(e) => Err(e),
     };
     back(&state, &ctx, "/uploads", outcome.map(|()| "deleted".to_owned()))
 }

@@ -52,7 +52,10 @@ impl FileName {
         if name.is_empty() || name == "." || name == ".." {
             return Err(ParseError::Required);
         }
-        if super::has_control_chars(name) {
+        // Bidirectional overrides would let a name show as another
+        // (`photo\u{202E}gpj.exe` reads as `photoexe.jpg`).
+        let bidi = |c: char| matches!(c, '\u{200E}' | '\u{200F}' | '\u{202A}'..='\u{202E}' | '\u{2066}'..='\u{2069}');
+        if super::has_control_chars(name) || name.chars().any(bidi) {
             return Err(ParseError::ControlCharacters);
         }
         if name.chars().count() > Self::MAX {
@@ -164,6 +167,7 @@ mod tests {
         assert_eq!(FileName::parse("dir/"), Err(ParseError::Required));
         assert_eq!(FileName::parse(".."), Err(ParseError::Required));
         assert_eq!(FileName::parse("a\nb"), Err(ParseError::ControlCharacters));
+        assert_eq!(FileName::parse("photo\u{202E}gpj.exe"), Err(ParseError::ControlCharacters));
         assert_eq!(FileName::parse(&"x".repeat(256)), Err(ParseError::TooLong { max: 255 }));
         assert_eq!(FileName::parse("résumé.pdf").unwrap().as_str(), "résumé.pdf");
     }

@@ -174,6 +174,8 @@ pub enum FlowError {
     QuotaExceeded { quota: u64 },
     #[error("too many uploads open (at most {max})")]
     TooManyUploads { max: u64 },
+    #[error("too many files (at most {max})")]
+    TooManyFiles { max: u64 },
     #[error("the upload's bytes are not in the store yet")]
     UploadIncomplete,
     #[error("the stored object has {actual} bytes, {declared} were declared")]

@@ -8,7 +8,6 @@
 use super::{Core, FieldErrors, FlowError};
 use crate::domain::{ContentType, FileName, ObjectKey, PICTURE_TYPES, UploadKind};
 use crate::objects::ObjectError;
-use crate::store::accounts::{self, AccountField, AccountWrite, Written};
 use crate::store::uploads::{self, Completed, Limits, Opened, Slot, StoredFile};
 use bytes::Bytes;
 use chrono::{DateTime, Utc};
@@ -116,6 +115,7 @@ async fn reserve(
     };
     let limits = Limits {
         max_open: settings.max_open,
+        max_files: settings.max_files,
         quota_bytes: settings.quota_bytes,
         live_after_ms: slot.started_ms - (settings.request_max_age as i64) * 1000,
     };
@@ -123,6 +123,7 @@ async fn reserve(
     match uploads::open(&core.redis, user, &key, &slot, started, limits).await? {
         Opened::Yes => Ok((key, slot)),
         Opened::TooMany => Err(FlowError::TooManyUploads { max: settings.max_open }),
+        Opened::TooManyFiles => Err(FlowError::TooManyFiles { max: settings.max_files }),
         Opened::OverQuota { .. } => Err(FlowError::QuotaExceeded { quota: settings.quota_bytes }),
     }
 }
@@ -200,7 +201,21 @@ where
     if content_length.is_some_and(|n| n > slot.size) {
         return Err(FlowError::TooLarge { limit: slot.size });
     }
-    write(core, permit.user, key, slot.size, body).await
+    // The body may not outlive its URL: the cleanup, which comes later,
+    // must not race a write.
+    let left = Duration::from_secs(permit.expires.saturating_sub(Utc::now().timestamp()).max(1) as u64);
+    let written = match tokio::time::timeout(left, write(core, permit.user, key, slot.size, body)).await {
+        Ok(result) => result?,
+        Err(_) => return Err(FlowError::UploadExpired),
+    };
+    // Cancelled or cleaned up while the bytes streamed: they must not stay.
+    match uploads::slot(&core.redis, permit.user, key).await? {
+        Some(slot) if !slot.claimed => Ok(written),
+        _ => {
+            core.objects.delete(key).await?;
+            Err(FlowError::UploadExpired)
+        }
+    }
 }
 
 async fn write<S, E>(core: &Core, user: Uuid, key: &ObjectKey, limit: u64, body: S) -> Result<u64, FlowError>
@@ -274,7 +289,8 @@ async fn finish(
         kind: slot.kind,
         created_at: Utc::now(),
     };
-    match uploads::complete(&core.redis, &file).await? {
+    let live_after = Utc::now().timestamp_millis() - (core.settings.uploads.request_max_age as i64) * 1000;
+    match uploads::complete(&core.redis, &file, live_after).await? {
         Completed::Now => {
             if file.kind == UploadKind::Picture {
                 use_as_picture(core, user, &file).await?;
@@ -313,17 +329,13 @@ pub fn picture_url(key: &ObjectKey) -> String {
     format!("/pictures/{key}")
 }
 
-/// Makes a completed picture the account's, then deletes the one it replaces.
+/// Makes a completed picture the account's, then deletes the one it
+/// replaced (the swap is atomic: each old picture is deleted once).
 async fn use_as_picture(core: &Core, user: Uuid, file: &StoredFile) -> Result<(), FlowError> {
-    let previous = accounts::get(&core.redis, user).await?.and_then(|a| a.profile_picture_url);
-    let change = AccountWrite::default().set(AccountField::ProfilePictureUrl, picture_url(&file.key));
-    match accounts::write(&core.redis, user, change).await? {
-        Written::Yes => {}
-        Written::Gone | Written::Stale => {
-            forget_picture(core, &file.key).await;
-            return Err(FlowError::AccountGone);
-        }
-    }
+    let Some(previous) = uploads::swap_picture(&core.redis, user, &picture_url(&file.key)).await? else {
+        forget_picture(core, &file.key).await;
+        return Err(FlowError::AccountGone);
+    };
     if let Some(old) =
         previous.as_deref().and_then(|url| url.strip_prefix("/pictures/")).and_then(|k| ObjectKey::parse(k).ok())
         && old != file.key

@@ -78,12 +78,16 @@ async fn expire_abandoned(core: &Core) -> Result<Report, StoreError> {
         for request in fresh {
             expire_one(core, request, &mut report).await?;
         }
+        // Every request read is now expired, failed (skipped) or removed
+        // from the index, so each round moves on.
     }
 }
 
 async fn expire_one(core: &Core, request: &str, report: &mut Report) -> Result<(), StoreError> {
     let parsed = keys::parse_upload_request(request)
-        .and_then(|(user, key)| Some((user.parse::<Uuid>().ok()?, ObjectKey::parse(key).ok()?)));
+        .and_then(|(user, key)| Some((user.parse::<Uuid>().ok()?, ObjectKey::parse(key).ok()?)))
+        // Only the exact form Keyhold writes: the scripts rebuild this key.
+        .filter(|(user, key)| keys::upload_request(user, key) == request);
     let Some((user, key)) = parsed else {
         // Not a request Keyhold wrote: nothing to delete in the store.
         return uploads::forget_index_entry(&core.redis, request).await;

@@ -48,6 +48,8 @@ pub struct Slot {
 #[derive(Debug, Clone, Copy)]
 pub struct Limits {
     pub max_open: u64,
+    /// Completed and open files a user may have.
+    pub max_files: u64,
     pub quota_bytes: u64,
     /// Requests started before this (ms) are abandoned: they count for nothing.
     pub live_after_ms: i64,
@@ -57,6 +59,7 @@ pub struct Limits {
 pub enum Opened {
     Yes,
     TooMany,
+    TooManyFiles,
     OverQuota { used: u64 },
 }
 
@@ -79,6 +82,7 @@ pub async fn open(
     let reply: (String, i64) = OPEN
         .key(&request_keys(user, key)[..])
         .key(keys::files_usage(user))
+        .key(keys::files_by_user(user))
         .arg(key.as_str())
         .arg(json)
         .arg(slot.size)
@@ -88,11 +92,13 @@ pub async fn open(
         .arg(limits.live_after_ms)
         .arg(limits.max_open)
         .arg(limits.quota_bytes)
+        .arg(limits.max_files)
         .invoke_async(&mut conn)
         .await?;
     script_outcome("upload_open", reply, |status, n| match status {
         "opened" => Some(Opened::Yes),
         "too_many" => Some(Opened::TooMany),
+        "too_many_files" => Some(Opened::TooManyFiles),
         "quota" => Some(Opened::OverQuota { used: n.max(0) as u64 }),
         _ => None,
     })
@@ -170,8 +176,9 @@ pub enum Completed {
 }
 
 /// Records the file and deletes its request in one atomic script. Files
-/// are listed among the user's files; pictures are not.
-pub async fn complete(conn: &ConnectionManager, file: &StoredFile) -> StoreResult<Completed> {
+/// are listed among the user's files; pictures are not. A request started
+/// before `live_after_ms` is abandoned: it no longer completes.
+pub async fn complete(conn: &ConnectionManager, file: &StoredFile, live_after_ms: i64) -> StoreResult<Completed> {
     let user = file.user_id;
     let mut conn = conn.clone();
     let mut invocation = COMPLETE.prepare_invoke();
@@ -184,7 +191,8 @@ pub async fn complete(conn: &ConnectionManager, file: &StoredFile) -> StoreResul
         .arg(file.created_at.timestamp_millis())
         .arg(user.to_string())
         .arg(if file.kind == UploadKind::File { "1" } else { "0" })
-        .arg(file.size);
+        .arg(file.size)
+        .arg(live_after_ms);
     for (field, value) in file.fields() {
         invocation.arg(field).arg(value);
     }
@@ -295,4 +303,26 @@ pub async fn forget_file(conn: &ConnectionManager, key: &ObjectKey) -> StoreResu
     let mut conn = conn.clone();
     let _: i64 = conn.del(keys::file(key)).await?;
     Ok(())
+}
+
+static SWAP_PICTURE: LazyLock<Script> = LazyLock::new(|| Script::new(include_str!("lua/picture_swap.lua")));
+
+/// Points the account at a new picture URL and drops its cache entry;
+/// returns the URL it replaces, atomically, so each replaced picture is
+/// deleted exactly once. `None` when the account does not exist.
+pub async fn swap_picture(conn: &ConnectionManager, user: Uuid, url: &str) -> StoreResult<Option<Option<String>>> {
+    let now = Utc::now().to_rfc3339_opts(SecondsFormat::Micros, true);
+    let mut conn = conn.clone();
+    let (status, old): (String, String) = SWAP_PICTURE
+        .key(keys::account(user))
+        .key(keys::user_cache(user))
+        .arg(url)
+        .arg(now)
+        .invoke_async(&mut conn)
+        .await?;
+    match status.as_str() {
+        "swapped" => Ok(Some(Some(old).filter(|o| !o.is_empty()))),
+        "gone" => Ok(None),
+        _ => Err(StoreError::UnknownStatus { script: "picture_swap", status }),
+    }
 }

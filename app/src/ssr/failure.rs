@@ -158,6 +158,12 @@ pub fn classify(err: &FlowError, request_id: &str) -> Classified {
             Count(Validation),
             format!("You have {max} uploads in progress. Let them finish or cancel some first."),
         ),
+        F::TooManyFiles { max } => (
+            StatusCode::PAYLOAD_TOO_LARGE,
+            "too_many_files",
+            Count(Validation),
+            format!("You have {max} files, the most one account may keep. Delete some first."),
+        ),
         F::UploadIncomplete => (
             StatusCode::CONFLICT,
             "upload_incomplete",
@@ -394,6 +400,7 @@ mod tests {
             (FlowError::TooLarge { limit: 1 << 20 }, 413, "file_too_large", Count(Validation)),
             (FlowError::QuotaExceeded { quota: 1 << 20 }, 413, "quota_exceeded", Count(Validation)),
             (FlowError::TooManyUploads { max: 3 }, 413, "too_many_uploads", Count(Validation)),
+            (FlowError::TooManyFiles { max: 3 }, 413, "too_many_files", Count(Validation)),
             (FlowError::UploadIncomplete, 409, "upload_incomplete", Count(Validation)),
             (FlowError::SizeMismatch { declared: 3, actual: 4 }, 400, "size_mismatch", Count(Validation)),
             (FlowError::UnsupportedType { accepted: "PNG" }, 415, "unsupported_type", Count(Validation)),

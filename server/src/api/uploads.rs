@@ -100,6 +100,21 @@ fn object_key(raw: &str) -> Result<ObjectKey, ApiError> {
     ObjectKey::parse(raw).map_err(|_| ApiError::plain(FlowError::NotFound))
 }
 
+/// The bearer's id and the object key in the path.
+async fn caller_and_key(
+    state: &AppState,
+    ctx: &RequestContext,
+    headers: &HeaderMap,
+    raw: &str,
+) -> Result<(Uuid, ObjectKey), ApiError> {
+    Ok((caller(state, ctx, headers).await?, object_key(raw)?))
+}
+
+/// The flow's answer, or its failure through the one mapping.
+fn respond<T>(state: &AppState, ctx: &RequestContext, result: Result<T, FlowError>) -> Result<T, ApiError> {
+    result.map_err(|e| fail(state, ctx, e))
+}
+
 /// `POST /api/uploads`: `{"name","size","content_type"}` → 201 and where to `PUT` the bytes.
 pub async fn open(
     State(state): State<AppState>,
@@ -124,10 +139,8 @@ pub async fn open(
         content_type: body.content_type.as_deref().unwrap_or_default(),
         kind,
     };
-    match uploads::open(&state.core, user, request).await {
-        Ok(ticket) => Ok((StatusCode::CREATED, Json(ticket.into()))),
-        Err(e) => Err(fail(&state, &ctx, e)),
-    }
+    let ticket = respond(&state, &ctx, uploads::open(&state.core, user, request).await)?;
+    Ok((StatusCode::CREATED, Json(ticket.into())))
 }
 
 #[derive(Deserialize)]
@@ -153,10 +166,8 @@ pub async fn put_content(
     };
     let permit = Permit { user: q.user, expires: q.expires, signature: q.signature };
     let length = headers.get(header::CONTENT_LENGTH).and_then(|v| v.to_str().ok()?.parse().ok());
-    match uploads::receive(&state.core, &key, &permit, length, body.into_data_stream()).await {
-        Ok(_) => Ok(StatusCode::NO_CONTENT),
-        Err(e) => Err(fail(&state, &ctx, e)),
-    }
+    let result = uploads::receive(&state.core, &key, &permit, length, body.into_data_stream()).await;
+    respond(&state, &ctx, result).map(|_| StatusCode::NO_CONTENT)
 }
 
 /// `POST /api/uploads/{object_key}/complete`: records the file once its
@@ -167,12 +178,8 @@ pub async fn complete(
     Path(key): Path<String>,
     headers: HeaderMap,
 ) -> Result<Json<FileBody>, ApiError> {
-    let user = caller(&state, &ctx, &headers).await?;
-    let key = object_key(&key)?;
-    match uploads::complete(&state.core, user, &key).await {
-        Ok(file) => Ok(Json(file.into())),
-        Err(e) => Err(fail(&state, &ctx, e)),
-    }
+    let (user, key) = caller_and_key(&state, &ctx, &headers, &key).await?;
+    respond(&state, &ctx, uploads::complete(&state.core, user, &key).await).map(|f| Json(f.into()))
 }
 
 /// `POST /api/uploads/{object_key}/cancel`: drops an open upload.
@@ -182,12 +189,8 @@ pub async fn cancel(
     Path(key): Path<String>,
     headers: HeaderMap,
 ) -> Result<StatusCode, ApiError> {
-    let user = caller(&state, &ctx, &headers).await?;
-    let key = object_key(&key)?;
-    match uploads::cancel(&state.core, user, &key).await {
-        Ok(()) => Ok(StatusCode::NO_CONTENT),
-        Err(e) => Err(fail(&state, &ctx, e)),
-    }
+    let (user, key) = caller_and_key(&state, &ctx, &headers, &key).await?;
+    respond(&state, &ctx, uploads::cancel(&state.core, user, &key).await).map(|()| StatusCode::NO_CONTENT)
 }
 
 /// `GET /api/uploads`: the caller's files, newest first.
@@ -197,14 +200,12 @@ pub async fn list(
     headers: HeaderMap,
 ) -> Result<Json<ListBody>, ApiError> {
     let user = caller(&state, &ctx, &headers).await?;
-    match uploads::list(&state.core, user).await {
-        Ok((files, used)) => Ok(Json(ListBody {
-            files: files.into_iter().map(FileBody::from).collect(),
-            used_bytes: used,
-            quota_bytes: state.core.settings.uploads.quota_bytes,
-        })),
-        Err(e) => Err(fail(&state, &ctx, e)),
-    }
+    let (files, used) = respond(&state, &ctx, uploads::list(&state.core, user).await)?;
+    Ok(Json(ListBody {
+        files: files.into_iter().map(FileBody::from).collect(),
+        used_bytes: used,
+        quota_bytes: state.core.settings.uploads.quota_bytes,
+    }))
 }
 
 /// `GET /api/uploads/{object_key}`: downloads one of the caller's files.
@@ -214,12 +215,8 @@ pub async fn download(
     Path(key): Path<String>,
     headers: HeaderMap,
 ) -> Result<Response, ApiError> {
-    let user = caller(&state, &ctx, &headers).await?;
-    let key = object_key(&key)?;
-    match uploads::download(&state.core, user, &key).await {
-        Ok(download) => Ok(files::attachment_response(download)),
-        Err(e) => Err(fail(&state, &ctx, e)),
-    }
+    let (user, key) = caller_and_key(&state, &ctx, &headers, &key).await?;
+    respond(&state, &ctx, uploads::download(&state.core, user, &key).await).map(files::attachment_response)
 }
 
 /// `DELETE /api/uploads/{object_key}`: removes the file and its object.
@@ -229,10 +226,6 @@ pub async fn delete(
     Path(key): Path<String>,
     headers: HeaderMap,
 ) -> Result<StatusCode, ApiError> {
-    let user = caller(&state, &ctx, &headers).await?;
-    let key = object_key(&key)?;
-    match uploads::delete(&state.core, user, &key).await {
-        Ok(()) => Ok(StatusCode::NO_CONTENT),
-        Err(e) => Err(fail(&state, &ctx, e)),
-    }
+    let (user, key) = caller_and_key(&state, &ctx, &headers, &key).await?;
+    respond(&state, &ctx, uploads::delete(&state.core, user, &key).await).map(|()| StatusCode::NO_CONTENT)
 }

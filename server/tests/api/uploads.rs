@@ -180,8 +180,13 @@ async fn every_upload_route_wants_a_token_and_files_are_only_their_owners() {
 
 #[tokio::test]
 async fn limits_refuse_with_413_and_record_nothing() {
-    let app =
-        spawn_app_with(&[("UPLOAD_MAX_BYTES", "100"), ("UPLOAD_QUOTA_BYTES", "250"), ("UPLOAD_MAX_OPEN", "3")]).await;
+    let app = spawn_app_with(&[
+        ("UPLOAD_MAX_BYTES", "100"),
+        ("UPLOAD_QUOTA_BYTES", "250"),
+        ("UPLOAD_MAX_OPEN", "3"),
+        ("UPLOAD_MAX_FILES", "4"),
+    ])
+    .await;
     let token = token_for(&app, "ann").await;
     let user = user_id(&app, &token).await;
 
@@ -211,6 +216,15 @@ async fn limits_refuse_with_413_and_record_nothing() {
     assert_eq!(code_of(res).await, (413, "too_many_uploads".into()));
     let files: Vec<String> = app.redis().await.zrange(format!("files:user:{user}"), 0, -1).await.unwrap();
     assert_eq!(files.len(), 2);
+
+    // Files a user may keep, open uploads included.
+    let cat = token_for(&app, "cat").await;
+    for name in ["1.txt", "2.txt", "3.txt"] {
+        upload(&app, &cat, name, b"", "text/plain").await;
+    }
+    open_ok(&app, &cat, "4.txt", 1, "text/plain").await;
+    let res = open(&app, &cat, json!({"name": "5.txt", "size": 1, "content_type": "text/plain"})).await;
+    assert_eq!(code_of(res).await, (413, "too_many_files".into()));
 
     // Bad input: an error per field, nothing recorded.
     let res = open(&app, &other, json!({"name": "", "size": 1, "content_type": "not a type"})).await;
@@ -336,6 +350,8 @@ async fn the_cleanup_deletes_abandoned_uploads_only() {
     let token = token_for(&app, "ann").await;
     let user = user_id(&app, &token).await;
     let (abandoned, kept, fresh) = three_uploads(&app, &token).await;
+    // Abandoned: it no longer completes, even before the cleanup came by.
+    assert_eq!(code_of(complete(&app, &token, abandoned.as_str()).await).await, (410, "upload_expired".into()));
 
     let report = jobs::uploads::run(&app.core).await.unwrap();
     assert_eq!((report.ran, report.expired, report.failed), (true, 1, 0), "{report:?}");
@@ -381,6 +397,21 @@ async fn one_cleanup_runs_at_a_time() {
     assert!(app.keys("lock:job:*").await.is_empty());
 }
 
+/// `keyhold-server job check_current_user_uploads` against the app's Redis and store.
+async fn run_job(app: &TestApp, url_ttl: &str) -> std::process::Output {
+    tokio::process::Command::new(env!("CARGO_BIN_EXE_keyhold-server"))
+        .args(["job", "check_current_user_uploads"])
+        .env_clear()
+        .env("APP_ENV", "development")
+        .env("REDIS_URL", app.redis.url())
+        .env("OBJECT_STORE_URL", app.objects.path())
+        .env("UPLOAD_REQUEST_MAX_AGE", "2")
+        .env("UPLOAD_URL_TTL", url_ttl)
+        .output()
+        .await
+        .unwrap()
+}
+
 #[tokio::test]
 async fn the_job_subcommand_runs_the_cleanup_once_with_the_same_configuration() {
     let app = spawn_app_with(&[("UPLOAD_REQUEST_MAX_AGE", "2"), ("UPLOAD_URL_TTL", "1")]).await;
@@ -389,32 +420,12 @@ async fn the_job_subcommand_runs_the_cleanup_once_with_the_same_configuration() 
     put(&ticket, "gone").await;
     tokio::time::sleep(std::time::Duration::from_millis(2_200)).await;
 
-    let out = tokio::process::Command::new(env!("CARGO_BIN_EXE_keyhold-server"))
-        .args(["job", "check_current_user_uploads"])
-        .env_clear()
-        .env("APP_ENV", "development")
-        .env("REDIS_URL", app.redis.url())
-        .env("OBJECT_STORE_URL", app.objects.path())
-        .env("UPLOAD_REQUEST_MAX_AGE", "1")
-        .env("UPLOAD_URL_TTL", "0")
-        .output()
-        .await
-        .unwrap();
     // UPLOAD_URL_TTL=0 is refused, naming the variable.
+    let out = run_job(&app, "0").await;
     assert!(!out.status.success());
     assert!(String::from_utf8_lossy(&out.stderr).contains("UPLOAD_URL_TTL"));
 
-    let out = tokio::process::Command::new(env!("CARGO_BIN_EXE_keyhold-server"))
-        .args(["job", "check_current_user_uploads"])
-        .env_clear()
-        .env("APP_ENV", "development")
-        .env("REDIS_URL", app.redis.url())
-        .env("OBJECT_STORE_URL", app.objects.path())
-        .env("UPLOAD_REQUEST_MAX_AGE", "2")
-        .env("UPLOAD_URL_TTL", "1")
-        .output()
-        .await
-        .unwrap();
+    let out = run_job(&app, "1").await;
     let stdout = String::from_utf8_lossy(&out.stdout);
     assert!(out.status.success(), "{stdout} {}", String::from_utf8_lossy(&out.stderr));
     assert!(stdout.contains("1 abandoned upload request(s) expired"), "{stdout}");
