@@ -19,8 +19,6 @@ use sha2::Sha256;
 use std::time::Duration;
 use uuid::Uuid;
 
-/// Files listed on one page.
-pub const LIST_LIMIT: isize = 200;
 /// How long a presigned download URL works.
 const DOWNLOAD_URL_TTL: Duration = Duration::from_secs(300);
 /// Bytes read to recognise an image.
@@ -417,7 +415,9 @@ pub async fn cancel(core: &Core, user: Uuid, key: &ObjectKey) -> Result<(), Flow
 
 /// The user's files, newest first, and the bytes they hold.
 pub async fn list(core: &Core, user: Uuid) -> Result<(Vec<FileView>, u64), FlowError> {
-    Ok(uploads::list(&core.redis, user, LIST_LIMIT).await?)
+    // All of them (at most UPLOAD_MAX_FILES): every file stays in reach to be deleted.
+    let limit = isize::try_from(core.settings.uploads.max_files).unwrap_or(isize::MAX);
+    Ok(uploads::list(&core.redis, user, limit).await?)
 }
 
 /// How a download is served.
