@@ -45,6 +45,7 @@ pub struct Settings {
     /// Where uploaded objects live (`OBJECT_STORE_URL` and the `AWS_*` variables).
     pub object_store: ObjectStoreSettings,
     pub uploads: UploadSettings,
+    pub payments: PaymentSettings,
     /// Reverse proxies whose `X-Forwarded-For` / `Forwarded` is believed
     /// (`TRUSTED_PROXIES`, comma-separated CIDRs or addresses; default none).
     pub trusted_proxies: Vec<ipnet::IpNet>,
@@ -316,6 +317,44 @@ pub struct UploadSettings {
     pub cleanup_interval: u64,
 }
 
+/// Payments: currencies, the provider, webhooks and refunds.
+#[derive(Clone)]
+pub struct PaymentSettings {
+    /// `PAYMENT_CURRENCIES` (`USD,EUR,BRL`): the first is the default.
+    pub currencies: Vec<crate::domain::Currency>,
+    pub provider: PaymentProvider,
+    /// `PAYMENT_WEBHOOK_SECRET`: signs the provider's webhooks; unset, the
+    /// webhook endpoint refuses everything.
+    pub webhook_secret: Option<SecretString>,
+    /// `PAYMENT_REFUND_WINDOW` (14 days, in seconds).
+    pub refund_window: u64,
+    /// `SANDBOX_SETTLE_DELAY` (5 s): when the sandbox settles a delayed payment.
+    pub sandbox_settle_delay: u64,
+}
+
+#[derive(Clone)]
+pub enum PaymentProvider {
+    /// Settles at once; test card numbers simulate a decline or a delay.
+    Sandbox,
+    /// Stripe PaymentIntents over HTTP.
+    Stripe { api_url: Url, secret_key: SecretString },
+}
+
+impl std::fmt::Debug for PaymentSettings {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let provider = match &self.provider {
+            PaymentProvider::Sandbox => "sandbox".to_owned(),
+            PaymentProvider::Stripe { api_url, .. } => format!("stripe at {api_url} (key redacted)"),
+        };
+        f.debug_struct("PaymentSettings")
+            .field("currencies", &self.currencies)
+            .field("provider", &provider)
+            .field("webhook_secret", &self.webhook_secret.as_ref().map(|_| "[redacted]"))
+            .field("refund_window", &self.refund_window)
+            .finish()
+    }
+}
+
 /// Only used when `APP_ENV=development` and no `APP_SECRET` is set.
 const DEVELOPMENT_SECRET: &str = "keyhold-development-secret-not-for-production-use";
 
@@ -471,6 +510,36 @@ impl Settings {
             request_max_age: vars.parse_positive("UPLOAD_REQUEST_MAX_AGE", 3_600)?,
             cleanup_interval: vars.parse_positive("UPLOAD_CLEANUP_INTERVAL", 3_600)?,
         };
+        let payments = PaymentSettings {
+            currencies: vars
+                .get("PAYMENT_CURRENCIES")
+                .filter(|s| !s.is_empty())
+                .unwrap_or_else(|| "USD,EUR,BRL".to_owned())
+                .split(',')
+                .map(str::trim)
+                .filter(|c| !c.is_empty())
+                .map(|c| {
+                    crate::domain::Currency::parse(c)
+                        .map_err(|_| invalid("PAYMENT_CURRENCIES", format!("has {c:?}, which is no currency code")))
+                })
+                .collect::<Result<_, _>>()?,
+            provider: match vars.get("PAYMENT_PROVIDER").as_deref() {
+                None | Some("") | Some("sandbox") => PaymentProvider::Sandbox,
+                Some("stripe") => PaymentProvider::Stripe {
+                    api_url: vars.parse_with("STRIPE_API_URL", "https://api.stripe.com", |s| {
+                        Url::parse(s).map_err(|e| e.to_string())
+                    })?,
+                    secret_key: SecretString::from(vars.require("STRIPE_SECRET_KEY")?),
+                },
+                Some(_) => return Err(invalid("PAYMENT_PROVIDER", "must be `sandbox` or `stripe`")),
+            },
+            webhook_secret: vars.get("PAYMENT_WEBHOOK_SECRET").filter(|s| !s.is_empty()).map(SecretString::from),
+            refund_window: vars.parse_positive("PAYMENT_REFUND_WINDOW", 14 * 86_400)?,
+            sandbox_settle_delay: vars.parse("SANDBOX_SETTLE_DELAY", 5)?,
+        };
+        if payments.currencies.is_empty() {
+            return Err(invalid("PAYMENT_CURRENCIES", "must name at least one currency"));
+        }
         if uploads.url_ttl >= uploads.request_max_age {
             return Err(invalid("UPLOAD_URL_TTL", "must be shorter than UPLOAD_REQUEST_MAX_AGE"));
         }
@@ -495,6 +564,7 @@ impl Settings {
             sms,
             object_store,
             uploads,
+            payments,
             trusted_proxies,
             admin_emails,
         })

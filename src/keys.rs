@@ -232,6 +232,25 @@ pub fn idempotency(user_id: impl Display, key: &str) -> String {
     format!("idempotency:{user_id}:{key}")
 }
 
+/// `payments:received:{user_id}`: ZSET payment id by created ms.
+pub fn payments_received(user_id: impl Display) -> String {
+    format!("payments:received:{user_id}")
+}
+
+/// `payments:totals:{user_id}`: HASH `sent:{CUR}` / `received:{CUR}` →
+/// minor units of succeeded payments.
+pub fn payment_totals(user_id: impl Display) -> String {
+    format!("payments:totals:{user_id}")
+}
+
+/// `payment_event:{event_id}`: a provider event already processed.
+pub fn payment_event(event_id: &str) -> String {
+    format!("payment_event:{}", digest(event_id))
+}
+
+/// How long a processed webhook event is remembered.
+pub const PAYMENT_EVENT_TTL: u64 = 30 * 86_400;
+
 /// `files:user:{user_id}`
 pub fn files_by_user(user_id: impl Display) -> String {
     format!("files:user:{user_id}")
@@ -356,6 +375,9 @@ mod tests {
         assert_eq!(code_request("10.0.0.1".parse().unwrap()), "code_request:10.0.0.1");
         assert_eq!(payments_by_user("u1"), "payments:user:u1");
         assert_eq!(idempotency("u1", "k"), "idempotency:u1:k");
+        assert_eq!(payments_received("u1"), "payments:received:u1");
+        assert_eq!(payment_totals("u1"), "payments:totals:u1");
+        assert_eq!(payment_event("evt_1").len(), "payment_event:".len() + 32);
         assert_eq!(files_by_user("u1"), "files:user:u1");
         assert_eq!(file("u1/x"), "file:u1/x");
         assert_eq!(job_lock("check_current_user_uploads"), "lock:job:check_current_user_uploads");

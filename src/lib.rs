@@ -27,4 +27,6 @@ pub mod objects;
 #[cfg(feature = "server")]
 pub mod passwords;
 #[cfg(feature = "server")]
+pub mod provider;
+#[cfg(feature = "server")]
 pub mod store;

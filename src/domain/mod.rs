@@ -11,6 +11,7 @@ mod code;
 mod delivery;
 mod email;
 mod language;
+mod money;
 mod name;
 mod password;
 mod phone;
@@ -28,6 +29,7 @@ pub use code::VerificationCode;
 pub use delivery::DeliveryMethod;
 pub use email::Email;
 pub use language::Language;
+pub use money::{Amount, Currency, format_money};
 pub use name::PersonName;
 pub use password::Password;
 pub use phone::Phone;
@@ -75,6 +77,18 @@ pub enum ParseError {
     ObjectKey,
     #[error("Give the file type as type/subtype, like image/png.")]
     ContentType,
+    #[error("Enter an amount like 12.50.")]
+    Amount,
+    #[error("Enter an amount greater than zero.")]
+    AmountZero,
+    #[error("Enter a positive amount.")]
+    AmountNegative,
+    #[error("That amount is too large.")]
+    AmountTooLarge,
+    #[error("Use at most {decimals} decimal place(s) for this currency.")]
+    AmountDecimals { decimals: u8 },
+    #[error("Choose a currency.")]
+    Currency,
 }
 
 /// Rejects ASCII and Unicode control characters (newlines included) in one-line fields.

@@ -4,6 +4,7 @@
 pub mod codes;
 pub mod login;
 pub mod password;
+pub mod payments;
 pub mod profile;
 pub mod registration;
 pub mod tokens;
@@ -41,6 +42,7 @@ pub struct Core {
     pub cache_stats: Arc<CacheStats>,
     pub tokens: Arc<TokenKeys>,
     pub objects: Objects,
+    pub payments: Arc<dyn crate::provider::Provider>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -61,6 +63,7 @@ impl Core {
             ErrorRecorder::new(redis.clone(), &settings.service_name, settings.ttl.error, settings.ttl.error_index);
         let tokens = Arc::new(TokenKeys::from_secret(&settings.app_secret));
         let objects = Objects::connect(&settings.object_store)?;
+        let payments = crate::provider::from_settings(&settings);
         let tasks = TaskTracker::new();
         let error_sink = ErrorSink::spawn(errors.clone(), redis.clone());
         Ok(Self {
@@ -74,6 +77,7 @@ impl Core {
             cache_stats: Arc::default(),
             tokens,
             objects,
+            payments,
         })
     }
 }
@@ -190,6 +194,19 @@ pub enum FlowError {
     UploadInterrupted(#[source] ObjectError),
     #[error("object storage failed")]
     Storage(#[source] ObjectError),
+    /// A payment broke a rule; `code` names the first one.
+    #[error("payment refused: {code}")]
+    PaymentRefused { code: &'static str, fields: FieldErrors },
+    #[error("an Idempotency-Key header is required")]
+    IdempotencyKeyMissing,
+    #[error("the idempotency key was used with other parameters")]
+    IdempotencyReused,
+    #[error("payment action refused: {message}")]
+    PaymentConflict { code: &'static str, message: &'static str },
+    #[error("the payment provider failed")]
+    PaymentProvider,
+    #[error("webhook refused: {0}")]
+    WebhookRefused(crate::provider::signature::SignatureError),
     #[error("unexpected failure while {context}")]
     Unexpected {
         context: &'static str,

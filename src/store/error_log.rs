@@ -26,6 +26,8 @@ pub enum ErrorKind {
     Sms,
     /// Object storage failed (uploads, downloads, the upload cleanup).
     Storage,
+    /// A payment provider failed, or a webhook was refused.
+    Payment,
 }
 
 impl ErrorKind {
@@ -36,6 +38,7 @@ impl ErrorKind {
         ErrorKind::Email,
         ErrorKind::Sms,
         ErrorKind::Storage,
+        ErrorKind::Payment,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -46,6 +49,7 @@ impl ErrorKind {
             ErrorKind::Email => "email",
             ErrorKind::Sms => "sms",
             ErrorKind::Storage => "storage",
+            ErrorKind::Payment => "payment",
         }
     }
 }

@@ -44,7 +44,7 @@ pub enum Log {
 
 /// The one mapping from a failure to its answer.
 pub fn classify(err: &FlowError, request_id: &str) -> Classified {
-    use ErrorKind::{Auth, Email, Internal, Sms, Storage, Validation};
+    use ErrorKind::{Auth, Email, Internal, Payment, Sms, Storage, Validation};
     use FlowError as F;
     use Log::{Count, Keep, Nothing};
     let (status, code, log, message) = match err {
@@ -203,6 +203,31 @@ pub fn classify(err: &FlowError, request_id: &str) -> Classified {
             Keep(Storage),
             "File storage is unavailable right now. Please try again in a moment.".into(),
         ),
+        F::PaymentRefused { code, .. } => {
+            (StatusCode::BAD_REQUEST, *code, Count(Validation), "Please correct the highlighted fields.".into())
+        }
+        F::IdempotencyKeyMissing => (
+            StatusCode::BAD_REQUEST,
+            "idempotency_key_required",
+            Count(Validation),
+            "Send an Idempotency-Key header, so a retry cannot pay twice.".into(),
+        ),
+        F::IdempotencyReused => (
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "idempotency_key_reused",
+            Count(Validation),
+            "This idempotency key was already used for a different payment.".into(),
+        ),
+        F::PaymentConflict { code, message } => (StatusCode::CONFLICT, *code, Count(Validation), (*message).into()),
+        F::PaymentProvider => (
+            StatusCode::BAD_GATEWAY,
+            "payment_provider_failed",
+            Keep(Payment),
+            "The payment provider did not answer. Please try again in a moment.".into(),
+        ),
+        F::WebhookRefused(_) => {
+            (StatusCode::BAD_REQUEST, "invalid_signature", Keep(Payment), "The signature is not valid.".into())
+        }
         F::Unexpected { .. } => (
             StatusCode::INTERNAL_SERVER_ERROR,
             "internal_error",
@@ -212,7 +237,7 @@ pub fn classify(err: &FlowError, request_id: &str) -> Classified {
     };
     let mut error = AppError::new(code, message);
     match err {
-        F::Invalid(fields) => {
+        F::Invalid(fields) | F::PaymentRefused { fields, .. } => {
             error.fields =
                 fields.0.iter().map(|(f, m)| FieldError { field: (*f).to_owned(), message: m.clone() }).collect();
         }
@@ -402,6 +427,27 @@ mod tests {
             (FlowError::TooManyUploads { max: 3 }, 413, "too_many_uploads", Count(Validation)),
             (FlowError::TooManyFiles { max: 3 }, 413, "too_many_files", Count(Validation)),
             (FlowError::UploadIncomplete, 409, "upload_incomplete", Count(Validation)),
+            (
+                FlowError::PaymentRefused { code: "beneficiary_is_payer", fields: FieldErrors::single("x", "y") },
+                400,
+                "beneficiary_is_payer",
+                Count(Validation),
+            ),
+            (FlowError::IdempotencyKeyMissing, 400, "idempotency_key_required", Count(Validation)),
+            (FlowError::IdempotencyReused, 422, "idempotency_key_reused", Count(Validation)),
+            (
+                FlowError::PaymentConflict { code: "refund_not_allowed", message: "m" },
+                409,
+                "refund_not_allowed",
+                Count(Validation),
+            ),
+            (FlowError::PaymentProvider, 502, "payment_provider_failed", Keep(Payment)),
+            (
+                FlowError::WebhookRefused(keyhold::provider::signature::SignatureError::Stale),
+                400,
+                "invalid_signature",
+                Keep(Payment),
+            ),
             (FlowError::SizeMismatch { declared: 3, actual: 4 }, 400, "size_mismatch", Count(Validation)),
             (FlowError::UnsupportedType { accepted: "PNG" }, 415, "unsupported_type", Count(Validation)),
             (FlowError::UploadExpired, 410, "upload_expired", Count(Validation)),

@@ -3,6 +3,7 @@
 mod auth;
 mod error;
 mod health;
+mod payments;
 mod registration;
 mod uploads;
 mod username;
@@ -27,6 +28,10 @@ pub fn router() -> Router<AppState> {
         .route("/api/auth/reset-password", post(auth::reset_password))
         .route("/api/auth/change-password", post(auth::change_password))
         .route("/api/me", get(auth::me))
+        .route("/api/payments", get(payments::list).post(payments::create))
+        .route("/api/payments/webhook", post(payments::webhook))
+        .route("/api/payments/{id}", get(payments::show))
+        .route("/api/payments/{id}/refund", post(payments::refund))
         .route("/api/uploads", get(uploads::list).post(uploads::open))
         .route("/api/uploads/{object_key}", get(uploads::download).delete(uploads::delete))
         // The body streams into the store, limited by the upload's own size.

@@ -8,6 +8,7 @@ mod helpers;
 mod outage;
 mod ownership;
 mod passwords;
+mod payments;
 mod profile;
 mod registration;
 mod sessions;

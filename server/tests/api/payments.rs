@@ -1,0 +1,436 @@
+//! Payments (README: "Payments"): validation, exactly-once creation,
+//! authorization, the sandbox and a Stripe stand-in, signed webhooks,
+//! status transitions and refunds.
+
+use crate::helpers::{TestApp, create_account, spawn_app, spawn_app_with};
+use axum::Router;
+use axum::routing::post;
+use keyhold::provider::signature;
+use redis::AsyncCommands;
+use serde_json::{Value, json};
+use std::sync::{Arc, Mutex};
+
+const PASSWORD: &str = "correct horse battery staple";
+const WEBHOOK_SECRET: &str = "whsec_keyhold_test";
+
+async fn token_for(app: &TestApp, username: &str) -> String {
+    let email = format!("{username}@example.com");
+    create_account(app, &email, username).await;
+    let res = app.post_json("/api/auth/token", &json!({"identifier": email, "password": PASSWORD})).await;
+    let body: Value = res.json().await.unwrap();
+    body["access_token"].as_str().unwrap().to_owned()
+}
+
+async fn pay(app: &TestApp, token: &str, key: &str, body: &Value) -> reqwest::Response {
+    app.client
+        .post(app.url("/api/payments"))
+        .bearer_auth(token)
+        .header("idempotency-key", key)
+        .json(body)
+        .send()
+        .await
+        .unwrap()
+}
+
+async fn pay_ok(app: &TestApp, token: &str, key: &str, body: &Value) -> Value {
+    let res = pay(app, token, key, body).await;
+    assert_eq!(res.status(), 201, "{}", res.text().await.unwrap_or_default());
+    res.json().await.unwrap()
+}
+
+async fn get(app: &TestApp, token: &str, path: &str) -> reqwest::Response {
+    app.client.get(app.url(path)).bearer_auth(token).send().await.unwrap()
+}
+
+async fn code_of(res: reqwest::Response) -> (u16, String) {
+    let status = res.status().as_u16();
+    let body: Value = res.json().await.unwrap_or_default();
+    (status, body["code"].as_str().unwrap_or_default().to_owned())
+}
+
+#[tokio::test]
+async fn a_payment_with_beneficiaries_is_stored_as_the_seed_has_it() {
+    let app = spawn_app().await;
+    let ann = token_for(&app, "ann").await;
+    let bob = token_for(&app, "bob").await;
+    token_for(&app, "cat").await;
+
+    let body = json!({"amount": "12.50", "currency": "USD", "description": "Thanks!",
+        "beneficiaries": [{"username": "bob", "amount": "5"}, {"username": "cat", "amount": "2,25"}]});
+    let payment = pay_ok(&app, &ann, "k-1", &body).await;
+    assert_eq!(payment["amount"], 1250);
+    assert_eq!(payment["status"], "succeeded");
+    assert_eq!(payment["provider"], "sandbox");
+    let id = payment["id"].as_str().unwrap();
+
+    // The seed's four fields, amounts in minor units, plus Keyhold's.
+    let raw: String = app.redis().await.get(format!("payment:{id}")).await.unwrap();
+    let stored: Value = serde_json::from_str(&raw).unwrap();
+    assert_eq!(stored["id"], id);
+    assert_eq!(stored["amount"], 1250);
+    assert_eq!(stored["beneficiaries"][0]["amount"], 500);
+    assert_eq!(stored["beneficiaries"][1]["amount"], 225);
+    assert!(stored["beneficiaries"][0]["user_id"].is_string() && stored["user_id"].is_string());
+    for field in ["currency", "description", "status", "created_at", "updated_at", "provider", "provider_ref"] {
+        assert!(!stored[field].is_null(), "{field}");
+    }
+    assert_eq!(app.ttl(&format!("payment:{id}")).await, -1);
+
+    // History: the payer's sent list, each beneficiary's received list, totals.
+    let sent: Value = get(&app, &ann, "/api/payments?role=sent").await.json().await.unwrap();
+    assert_eq!(sent["payments"][0]["id"], id);
+    assert_eq!(sent["totals"]["USD"], 1250);
+    let received: Value = get(&app, &bob, "/api/payments?role=received").await.json().await.unwrap();
+    assert_eq!(received["payments"][0]["id"], id);
+    assert_eq!(received["totals"]["USD"], 500);
+    assert_eq!(get(&app, &bob, &format!("/api/payments/{id}")).await.status(), 200);
+
+    // Without beneficiaries the seed's `null`.
+    let solo = pay_ok(&app, &ann, "k-2", &json!({"amount": 1000, "currency": "BRL"})).await;
+    assert_eq!(solo["beneficiaries"], Value::Null);
+    assert_eq!(solo["amount"], 1000, "a number is minor units");
+    // The first currency is the default.
+    let default = pay_ok(&app, &ann, "k-3", &json!({"amount": "1"})).await;
+    assert_eq!(default["currency"], "USD");
+}
+
+#[tokio::test]
+async fn every_rule_has_its_own_code_and_nothing_is_written() {
+    let app = spawn_app().await;
+    let ann = token_for(&app, "ann").await;
+    token_for(&app, "bob").await;
+    let cases = [
+        (json!({"amount": "0"}), "invalid_amount", "amount"),
+        (json!({"amount": "-3"}), "invalid_amount", "amount"),
+        (json!({"amount": "1.234"}), "invalid_amount", "amount"),
+        (json!({"amount": "99999999999"}), "invalid_amount", "amount"),
+        (json!({"amount": "abc"}), "invalid_amount", "amount"),
+        (json!({"amount": "1", "currency": "GBP"}), "currency_not_accepted", "currency"),
+        (json!({"amount": "1", "description": "a\nb"}), "invalid_description", "description"),
+        (json!({"amount": "1", "description": "x".repeat(141)}), "invalid_description", "description"),
+        (
+            json!({"amount": "10", "beneficiaries": [{"username": "nobody", "amount": "1"}]}),
+            "beneficiary_not_found",
+            "beneficiary_0_username",
+        ),
+        (
+            json!({"amount": "10", "beneficiaries": [{"username": "ann", "amount": "1"}]}),
+            "beneficiary_is_payer",
+            "beneficiary_0_username",
+        ),
+        (
+            json!({"amount": "10", "beneficiaries": [{"username": "bob", "amount": "1"}, {"username": "BOB", "amount": "1"}]}),
+            "beneficiary_repeated",
+            "beneficiary_1_username",
+        ),
+        (
+            json!({"amount": "10", "beneficiaries": [{"username": "bob", "amount": "0"}]}),
+            "invalid_share",
+            "beneficiary_0_amount",
+        ),
+        (
+            json!({"amount": "10", "beneficiaries": [{"username": "bob", "amount": "10.01"}]}),
+            "shares_exceed_amount",
+            "beneficiaries",
+        ),
+    ];
+    for (i, (body, code, field)) in cases.into_iter().enumerate() {
+        let res = pay(&app, &ann, &format!("bad-{i}"), &body).await;
+        let status = res.status().as_u16();
+        let answer: Value = res.json().await.unwrap();
+        assert_eq!((status, answer["code"].as_str().unwrap()), (400, code), "{body}");
+        assert!(answer["fields"][field].is_string(), "{body} → {answer}");
+    }
+    let eleven: Vec<Value> = (0..11).map(|i| json!({"username": format!("user{i}"), "amount": "1"})).collect();
+    let res = pay(&app, &ann, "bad-11", &json!({"amount": "100", "beneficiaries": eleven})).await;
+    assert_eq!(code_of(res).await, (400, "too_many_beneficiaries".into()));
+    // Shares may add up to exactly the amount.
+    pay_ok(&app, &ann, "ok", &json!({"amount": "10", "beneficiaries": [{"username": "bob", "amount": "10"}]})).await;
+
+    assert!(app.keys("idempotency:*").await.len() == 1, "refused requests claim no key");
+    // Missing key or token.
+    let res =
+        app.client.post(app.url("/api/payments")).bearer_auth(&ann).json(&json!({"amount": "1"})).send().await.unwrap();
+    assert_eq!(code_of(res).await, (400, "idempotency_key_required".into()));
+    let res = pay(&app, &ann, "bad key with spaces", &json!({"amount": "1"})).await;
+    assert_eq!(code_of(res).await.1, "idempotency_key_invalid");
+    let res = app
+        .client
+        .post(app.url("/api/payments"))
+        .header("idempotency-key", "k")
+        .json(&json!({"amount": "1"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 401);
+}
+
+#[tokio::test]
+async fn one_idempotency_key_makes_one_payment() {
+    let app = spawn_app().await;
+    let ann = token_for(&app, "ann").await;
+    let body = json!({"amount": "7.00", "currency": "EUR", "description": "coffee"});
+    let first = pay_ok(&app, &ann, "same-key", &body).await;
+    let again = pay_ok(&app, &ann, "same-key", &body).await;
+    assert_eq!(first["id"], again["id"], "a retry returns the first payment");
+    let res = pay(&app, &ann, "same-key", &json!({"amount": "8.00", "currency": "EUR", "description": "coffee"})).await;
+    assert_eq!(code_of(res).await, (422, "idempotency_key_reused".into()));
+    assert!((86_000..=86_400).contains(&app.ttl(&app.keys("idempotency:*").await[0]).await));
+
+    // 50 at once with one key: exactly one payment.
+    let body = json!({"amount": "3", "currency": "USD"});
+    let answers = futures::future::join_all((0..50).map(|_| pay(&app, &ann, "storm", &body))).await;
+    let mut ids = std::collections::HashSet::new();
+    for res in answers {
+        assert_eq!(res.status(), 201);
+        let p: Value = res.json().await.unwrap();
+        ids.insert(p["id"].as_str().unwrap().to_owned());
+    }
+    assert_eq!(ids.len(), 1, "50 concurrent requests, one payment");
+    assert_eq!(app.keys("payment:*").await.len(), 2);
+    let sent: Value = get(&app, &ann, "/api/payments").await.json().await.unwrap();
+    assert_eq!(sent["total"], 2);
+    assert_eq!(sent["totals"]["USD"], 300, "charged once");
+}
+
+#[tokio::test]
+async fn only_the_payer_and_beneficiaries_see_a_payment() {
+    let app = spawn_app().await;
+    let ann = token_for(&app, "ann").await;
+    let bob = token_for(&app, "bob").await;
+    let eve = token_for(&app, "eve").await;
+    let p =
+        pay_ok(&app, &ann, "k", &json!({"amount": "5", "beneficiaries": [{"username": "bob", "amount": "5"}]})).await;
+    let path = format!("/api/payments/{}", p["id"].as_str().unwrap());
+    assert_eq!(get(&app, &ann, &path).await.status(), 200);
+    assert_eq!(get(&app, &bob, &path).await.status(), 200);
+    assert_eq!(code_of(get(&app, &eve, &path).await).await, (404, "not_found".into()));
+    assert_eq!(get(&app, &eve, "/api/payments/not-a-uuid").await.status(), 404);
+    let eve_list: Value = get(&app, &eve, "/api/payments?role=received").await.json().await.unwrap();
+    assert_eq!(eve_list["payments"], json!([]));
+    assert_eq!(app.client.get(app.url(&path)).send().await.unwrap().status(), 401);
+    // Only the payer refunds.
+    let res = app.client.post(app.url(&format!("{path}/refund"))).bearer_auth(&bob).send().await.unwrap();
+    assert_eq!(code_of(res).await, (409, "refund_not_allowed".into()));
+    let res = app.client.post(app.url(&format!("{path}/refund"))).bearer_auth(&eve).send().await.unwrap();
+    assert_eq!(res.status(), 404);
+}
+
+#[tokio::test]
+async fn sandbox_cards_decline_delay_and_refunds_happen_once_within_the_window() {
+    let app = spawn_app_with(&[("SANDBOX_SETTLE_DELAY", "1")]).await;
+    let ann = token_for(&app, "ann").await;
+    let declined = pay_ok(&app, &ann, "d", &json!({"amount": "5", "card": "4000 0000 0000 0002"})).await;
+    assert_eq!(declined["status"], "failed");
+    let delayed = pay_ok(&app, &ann, "l", &json!({"amount": "6", "card": "4000000000000259"})).await;
+    assert_eq!(delayed["status"], "pending");
+    let path = format!("/api/payments/{}", delayed["id"].as_str().unwrap());
+    tokio::time::sleep(std::time::Duration::from_millis(1_500)).await;
+    let settled: Value = get(&app, &ann, &path).await.json().await.unwrap();
+    assert_eq!(settled["status"], "succeeded");
+
+    // A failed payment cannot be refunded; a succeeded one once.
+    let res = app
+        .client
+        .post(app.url(&format!("/api/payments/{}/refund", declined["id"].as_str().unwrap())))
+        .bearer_auth(&ann)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(code_of(res).await, (409, "refund_not_allowed".into()));
+    let res = app.client.post(app.url(&format!("{path}/refund"))).bearer_auth(&ann).send().await.unwrap();
+    let refunded: Value = res.json().await.unwrap();
+    assert_eq!(refunded["status"], "refunded");
+    assert!(refunded["refunded_at"].is_string());
+    let res = app.client.post(app.url(&format!("{path}/refund"))).bearer_auth(&ann).send().await.unwrap();
+    assert_eq!(code_of(res).await, (409, "refund_not_allowed".into()));
+    let sent: Value = get(&app, &ann, "/api/payments").await.json().await.unwrap();
+    assert!(sent["totals"].get("USD").is_none(), "refunded money leaves the totals: {sent}");
+
+    // Past the window, no refund.
+    let app = spawn_app_with(&[("PAYMENT_REFUND_WINDOW", "1")]).await;
+    let ann = token_for(&app, "ann").await;
+    let p = pay_ok(&app, &ann, "w", &json!({"amount": "5"})).await;
+    tokio::time::sleep(std::time::Duration::from_millis(2_100)).await;
+    let res = app
+        .client
+        .post(app.url(&format!("/api/payments/{}/refund", p["id"].as_str().unwrap())))
+        .bearer_auth(&ann)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(code_of(res).await, (409, "refund_not_allowed".into()));
+}
+
+fn event(id: &str, kind: &str, intent: &str, payment_id: &str) -> Vec<u8> {
+    serde_json::to_vec(&json!({"id": id, "type": kind,
+        "data": {"object": {"id": intent, "metadata": {"payment_id": payment_id}}}}))
+    .unwrap()
+}
+
+async fn send_webhook(app: &TestApp, body: &[u8], signature: Option<String>) -> reqwest::Response {
+    let mut req = app.client.post(app.url("/api/payments/webhook")).header("content-type", "application/json");
+    if let Some(sig) = signature {
+        req = req.header("stripe-signature", sig);
+    }
+    req.body(body.to_vec()).send().await.unwrap()
+}
+
+#[tokio::test]
+async fn webhooks_are_verified_processed_once_and_move_only_legally() {
+    let app = spawn_app_with(&[("PAYMENT_WEBHOOK_SECRET", WEBHOOK_SECRET), ("SANDBOX_SETTLE_DELAY", "3600")]).await;
+    let ann = token_for(&app, "ann").await;
+    let pending = pay_ok(&app, &ann, "p", &json!({"amount": "9", "card": "4000000000000259"})).await;
+    let id = pending["id"].as_str().unwrap();
+    let path = format!("/api/payments/{id}");
+    let now = chrono::Utc::now().timestamp();
+
+    let body = event("evt_1", "payment_intent.succeeded", "pi_1", id);
+    // Bad, stale, missing signatures: 400, nothing changed, a `payment` error kept.
+    let cases = [
+        Some(signature::sign("wrong", now, &body)),
+        Some(signature::sign(WEBHOOK_SECRET, now - 301, &body)),
+        Some(signature::sign(WEBHOOK_SECRET, now, b"{}")),
+        None,
+    ];
+    for sig in cases {
+        assert_eq!(code_of(send_webhook(&app, &body, sig).await).await, (400, "invalid_signature".into()));
+    }
+    assert!(app.error_count("payment", 4).await >= 4);
+    let still: Value = get(&app, &ann, &path).await.json().await.unwrap();
+    assert_eq!(still["status"], "pending");
+
+    let res = send_webhook(&app, &body, Some(signature::sign(WEBHOOK_SECRET, now, &body))).await;
+    assert_eq!(res.status(), 200);
+    let moved: Value = get(&app, &ann, &path).await.json().await.unwrap();
+    assert_eq!((moved["status"].as_str(), moved["provider_ref"].as_str()), (Some("succeeded"), Some("pi_1")));
+
+    // A replay is acknowledged and ignored; an illegal move changes nothing.
+    let res = send_webhook(&app, &body, Some(signature::sign(WEBHOOK_SECRET, now, &body))).await;
+    assert_eq!(res.status(), 200);
+    let failed = event("evt_2", "payment_intent.payment_failed", "pi_1", id);
+    let res = send_webhook(&app, &failed, Some(signature::sign(WEBHOOK_SECRET, now, &failed))).await;
+    assert_eq!(res.status(), 200);
+    let refunded = event("evt_3", "charge.refunded", "pi_1", id);
+    send_webhook(&app, &refunded, Some(signature::sign(WEBHOOK_SECRET, now, &refunded))).await;
+    send_webhook(&app, &refunded, Some(signature::sign(WEBHOOK_SECRET, now, &refunded))).await;
+    let end: Value = get(&app, &ann, &path).await.json().await.unwrap();
+    assert_eq!(end["status"], "refunded", "succeeded → refunded, never back to failed");
+
+    // Without a configured secret every webhook is refused.
+    let app = spawn_app().await;
+    let res = send_webhook(&app, &body, Some(signature::sign(WEBHOOK_SECRET, now, &body))).await;
+    assert_eq!(res.status(), 400);
+}
+
+/// A stand-in for the part of Stripe's API Keyhold uses.
+async fn fake_stripe() -> (String, Arc<Mutex<Vec<(String, String)>>>) {
+    let seen: Arc<Mutex<Vec<(String, String)>>> = Arc::new(Mutex::new(Vec::new()));
+    let intents = seen.clone();
+    let refunds = seen.clone();
+    let router = Router::new()
+        .route(
+            "/v1/payment_intents",
+            post(move |headers: axum::http::HeaderMap, body: String| {
+                let seen = intents.clone();
+                async move {
+                    let key = headers.get("idempotency-key").and_then(|v| v.to_str().ok()).unwrap_or("").to_owned();
+                    let auth = headers.get("authorization").and_then(|v| v.to_str().ok()).unwrap_or("").to_owned();
+                    seen.lock().unwrap().push((key.clone(), body.clone()));
+                    if auth != "Bearer sk_test_keyhold" {
+                        return (
+                            axum::http::StatusCode::UNAUTHORIZED,
+                            json!({"error": {"message": "bad key"}}).to_string(),
+                        );
+                    }
+                    if body.contains("pm_card_chargeDeclined") {
+                        let error = json!({"error": {"code": "card_declined", "message": "declined",
+                            "payment_intent": {"id": "pi_declined", "status": "requires_payment_method"}}});
+                        return (axum::http::StatusCode::PAYMENT_REQUIRED, error.to_string());
+                    }
+                    let id = format!("pi_{}", key.len() + seen.lock().unwrap().len());
+                    (axum::http::StatusCode::OK, json!({"id": id, "status": "succeeded"}).to_string())
+                }
+            }),
+        )
+        .route(
+            "/v1/refunds",
+            post(move |body: String| {
+                let seen = refunds.clone();
+                async move {
+                    seen.lock().unwrap().push(("refund".to_owned(), body));
+                    json!({"id": "re_1", "status": "succeeded"}).to_string()
+                }
+            }),
+        );
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("http://{}", listener.local_addr().unwrap());
+    tokio::spawn(async move { axum::serve(listener, router).await });
+    (url, seen)
+}
+
+#[tokio::test]
+async fn the_stripe_provider_speaks_payment_intents_with_the_idempotency_key() {
+    let (url, seen) = fake_stripe().await;
+    let app = spawn_app_with(&[
+        ("PAYMENT_PROVIDER", "stripe"),
+        ("STRIPE_API_URL", &url),
+        ("STRIPE_SECRET_KEY", "sk_test_keyhold"),
+    ])
+    .await;
+    let ann = token_for(&app, "ann").await;
+    let p = pay_ok(&app, &ann, "stripe-1", &json!({"amount": "12.34", "currency": "EUR", "description": "book"})).await;
+    assert_eq!((p["status"].as_str(), p["provider"].as_str()), (Some("succeeded"), Some("stripe")));
+    assert!(p["provider_ref"].as_str().unwrap().starts_with("pi_"));
+    {
+        let seen = seen.lock().unwrap();
+        let (key, body) = &seen[0];
+        assert!(key.ends_with(":stripe-1"), "the idempotency key goes on: {key}");
+        for part in [
+            "amount=1234",
+            "currency=eur",
+            "confirm=true",
+            &format!("metadata%5Bpayment_id%5D={}", p["id"].as_str().unwrap()),
+        ] {
+            assert!(body.contains(part), "{part} in {body}");
+        }
+    }
+    // A retry never reaches Stripe twice.
+    pay_ok(&app, &ann, "stripe-1", &json!({"amount": "12.34", "currency": "EUR", "description": "book"})).await;
+    assert_eq!(seen.lock().unwrap().len(), 1);
+
+    let declined = pay_ok(&app, &ann, "stripe-2", &json!({"amount": "1", "card": "4000000000000002"})).await;
+    assert_eq!((declined["status"].as_str(), declined["provider_ref"].as_str()), (Some("failed"), Some("pi_declined")));
+
+    let res = app
+        .client
+        .post(app.url(&format!("/api/payments/{}/refund", p["id"].as_str().unwrap())))
+        .bearer_auth(&ann)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 200);
+    assert!(seen.lock().unwrap().iter().any(|(k, b)| k == "refund" && b.contains("payment_intent=pi_")));
+
+    // Stripe refusing the key: the payment stays pending and the error is kept.
+    let app =
+        spawn_app_with(&[("PAYMENT_PROVIDER", "stripe"), ("STRIPE_API_URL", &url), ("STRIPE_SECRET_KEY", "sk_wrong")])
+            .await;
+    let ann = token_for(&app, "ann").await;
+    let p = pay_ok(&app, &ann, "x", &json!({"amount": "1"})).await;
+    assert_eq!(p["status"], "pending");
+    assert!(app.error_count("payment", 1).await >= 1);
+}
+
+#[tokio::test]
+async fn with_redis_down_a_payment_answers_503_and_writes_nothing() {
+    let mut app = spawn_app().await;
+    let ann = token_for(&app, "ann").await;
+    app.redis.stop().await;
+    let res = pay(&app, &ann, "down", &json!({"amount": "5"})).await;
+    assert_eq!(res.status(), 503);
+    app.redis.restart().await;
+    // The restarted Redis is empty (no persistence in tests): nothing survived a half-write.
+    assert!(app.keys("payment:*").await.is_empty());
+    assert!(app.keys("idempotency:*").await.is_empty());
+}
