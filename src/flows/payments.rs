@@ -84,7 +84,7 @@ fn rule(code: &'static str, fields: FieldErrors) -> FlowError {
 
 /// An idempotency key: 1 to 128 of `A-Z a-z 0-9 _ - . :`.
 fn idempotency_key(raw: &str) -> Result<&str, FlowError> {
-    let key = raw.trim();
+    let key = raw;
     let valid = (1..=128).contains(&key.len())
         && key.bytes().all(|b| b.is_ascii_alphanumeric() || matches!(b, b'_' | b'-' | b'.' | b':'));
     if valid {
