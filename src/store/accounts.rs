@@ -172,6 +172,20 @@ pub async fn get(conn: &ConnectionManager, id: Uuid) -> StoreResult<Option<Accou
 }
 
 /// Whether nobody holds this username.
+/// The usernames of some accounts, in one round trip (`None` for an
+/// account that no longer exists).
+pub async fn usernames(conn: &ConnectionManager, ids: &[Uuid]) -> StoreResult<Vec<Option<String>>> {
+    if ids.is_empty() {
+        return Ok(Vec::new());
+    }
+    let mut pipe = redis::pipe();
+    for id in ids {
+        pipe.hget(keys::account(id), "username");
+    }
+    let mut conn = conn.clone();
+    Ok(pipe.query_async(&mut conn).await?)
+}
+
 pub async fn username_available(conn: &ConnectionManager, username: &Username) -> StoreResult<bool> {
     let mut conn = conn.clone();
     let taken: bool = conn.exists(keys::account_by_username(username)).await?;

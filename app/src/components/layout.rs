@@ -27,6 +27,7 @@ pub fn Header() -> impl IntoView {
                         match user.await {
                             Some(user) => view! {
                                 <div class="nav-links" data-testid="nav-signed-in">
+                                    <a href="/payments">"Payments"</a>
                                     <a href="/uploads">"Files"</a>
                                     <a href="/profile" class="nav-profile">
                                         <Avatar picture=user.picture_url name=user.name class="nav-avatar" testid="nav-avatar" />

@@ -3,12 +3,14 @@
 //! a fixed URL under `/fn/`.
 
 mod password;
+mod payments;
 mod profile;
 mod registration;
 mod session;
 mod uploads;
 
 pub use password::*;
+pub use payments::*;
 pub use profile::*;
 pub use registration::*;
 pub use session::*;
@@ -136,7 +138,7 @@ pub(crate) mod ssr {
         /// again: never in the redirect's URL, where proxies and browser
         /// history would keep them. With JavaScript the form never left.
         pub async fn keep_for(self, err: &AppError) {
-            let back_to_form = err.is(code::INVALID_INPUT) || err.is(code::USERNAME_STATUS);
+            let back_to_form = err.is(code::INVALID_INPUT) || err.is(code::USERNAME_STATUS) || !err.fields.is_empty();
             if !back_to_form || !crate::ssr::failure::is_form_post() {
                 return;
             }

@@ -1,0 +1,95 @@
+import { test, expect, snap, Mailbox, uniqueUser } from '../support/fixtures';
+import { LoginPage, signUp, waitForApp } from '../support/pages';
+import { APIRequestContext, Page } from '@playwright/test';
+
+/** An account made through the JSON API (code read from the mail sink). */
+async function apiUser(request: APIRequestContext, mailbox: Mailbox, prefix: string, project: string) {
+  const user = uniqueUser(prefix, project);
+  const data = { name: 'Beneficiary Person', email: user.email, phone: '5551234567', password: user.password, username: user.username };
+  const sent = await request.post('/api/email/send-code', {
+    data: { email: user.email, purpose: 'finish_registration', delivery_method: 'email', registration_data: data },
+  });
+  expect(sent.status()).toBe(200);
+  const code = Mailbox.code(await mailbox.latest(user.email));
+  const done = await request.post('/api/email/complete-registration', { data: { email: user.email, code } });
+  expect(done.status()).toBe(200);
+  return user;
+}
+
+/** Full-page screenshots at desktop width and at 360 px. */
+async function snapBoth(page: Page, name: string, project: string) {
+  await snap(page, name, project);
+  const desktop = page.viewportSize();
+  await page.setViewportSize({ width: 360, height: 740 });
+  await snap(page, `${name}-360`, project);
+  if (desktop) await page.setViewportSize(desktop);
+}
+
+test('pay two beneficiaries once, see history, detail and what they received', async ({ page, mailbox, request, browser }, testInfo) => {
+  const project = testInfo.project.name;
+  const bob = await apiUser(request, mailbox, 'bob', project);
+  const cat = await apiUser(request, mailbox, 'cat', project);
+  const payer = await signUp(page, mailbox, 'payer', project);
+
+  await page.getByRole('link', { name: 'Payments' }).click();
+  await expect(page).toHaveURL(/\/payments$/);
+  await expect(page.getByTestId('totals')).toHaveText('Nothing settled yet.');
+  await page.getByRole('link', { name: 'New payment' }).click();
+  await expect(page).toHaveURL(/\/payments\/new$/);
+  await waitForApp(page, project);
+
+  // A rule broken: explained next to the field, the rest kept.
+  await page.locator('#amount').fill('12.345');
+  await page.locator('#description').fill('Season support');
+  await page.getByRole('button', { name: 'Pay' }).click();
+  await expect(page.locator('#amount-error')).toHaveText('Use at most 2 decimal place(s) for this currency.');
+  await expect(page.locator('#description')).toHaveValue('Season support');
+  await snapBoth(page, 'payment-errors', project);
+
+  await page.locator('#amount').fill('30,00');
+  await page.locator('#beneficiary_0_username').fill(bob.username);
+  await page.locator('#beneficiary_0_amount').fill('10');
+  await page.locator('#beneficiary_1_username').fill(cat.username);
+  await page.locator('#beneficiary_1_amount').fill('5.50');
+  await snapBoth(page, 'payment-new', project);
+  // A double click: one payment.
+  await page.getByRole('button', { name: 'Pay' }).dblclick();
+  await expect(page).toHaveURL(/\/payments\/[0-9a-f-]{36}$/);
+  const detail = page.getByTestId('payment-detail');
+  await expect(detail.getByTestId('amount')).toHaveText('30.00 USD');
+  await expect(detail.getByTestId('status')).toHaveText('Paid');
+  await expect(detail.getByTestId('shares')).toContainText(`@${bob.username}10.00 USD`);
+  await expect(detail.getByTestId('shares')).toContainText(`@${cat.username}5.50 USD`);
+  await snapBoth(page, 'payment-detail', project);
+  const paymentUrl = page.url();
+
+  await page.goto('/payments');
+  await expect(page.getByTestId('payment')).toHaveCount(1);
+  await expect(page.getByTestId('totals')).toHaveText('Paid in total: 30.00 USD');
+  await snapBoth(page, 'payments-sent', project);
+
+  // Bob sees what he received, and the payment; a stranger does not.
+  const bobContext = await browser.newContext({ baseURL: process.env.KEYHOLD_BASE_URL, javaScriptEnabled: project === 'js' });
+  const bobPage = await bobContext.newPage();
+  await new LoginPage(bobPage, project).open();
+  await new LoginPage(bobPage, project).logIn(bob.username, bob.password);
+  await expect(bobPage).toHaveURL(/\/profile/);
+  await bobPage.goto('/payments?role=received');
+  const received = bobPage.getByTestId('payment');
+  await expect(received).toHaveCount(1);
+  await expect(received).toContainText('10.00 USD');
+  await expect(received).toContainText(`From @${payer.username}`);
+  await expect(bobPage.getByTestId('totals')).toHaveText('Received in total: 10.00 USD');
+  await snapBoth(bobPage, 'payments-received', project);
+  await bobPage.goto(paymentUrl);
+  await expect(bobPage.getByTestId('payment-detail')).toBeVisible();
+  await expect(bobPage.getByRole('button', { name: 'Refund this payment' })).toHaveCount(0);
+  await bobContext.close();
+
+  // The payer refunds it.
+  await page.goto(paymentUrl);
+  await waitForApp(page, project);
+  await page.getByRole('button', { name: 'Refund this payment' }).click();
+  await expect(page.getByTestId('notice')).toHaveText('The payment is refunded.');
+  await expect(page.getByTestId('status')).toHaveText('Refunded');
+});
