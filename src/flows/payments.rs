@@ -222,13 +222,48 @@ async fn check(core: &Core, payer: Uuid, input: &NewPayment<'_>) -> Result<Check
 }
 
 /// The same request hashes the same: what an idempotency key is bound to.
-fn fingerprint(c: &Checked) -> String {
+/// Taken over the request as sent, so a retry finds its first answer even
+/// if something it named changed since.
+fn fingerprint(input: &NewPayment<'_>) -> String {
+    let amount = |a: &AmountInput<'_>| match a {
+        AmountInput::Typed(s) => format!("t{}", s.trim()),
+        AmountInput::Minor(n) => format!("m{n}"),
+    };
     let mut h = Sha256::new();
-    h.update(format!("{}\0{}\0{}\0{}\0", c.amount.minor(), c.currency, c.description, c.card.digits()));
-    for s in &c.shares {
-        h.update(format!("{}:{}\0", s.user_id, s.amount));
+    let card = Card(input.card.to_owned()).digits();
+    h.update(format!(
+        "{}\0{}\0{}\0{card}\0",
+        amount(&input.amount),
+        input.currency.trim().to_ascii_uppercase(),
+        input.description.trim()
+    ));
+    for (name, share) in &input.beneficiaries {
+        h.update(format!("{}:{}\0", name.trim().to_ascii_lowercase(), amount(share)));
     }
     h.finalize().iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// A payment still pending with no word from the provider after this long
+/// is charged again on a retry (same provider key: never twice).
+const RETRY_PENDING_AFTER: i64 = 60;
+
+async fn replay(
+    core: &Core,
+    payer: Uuid,
+    id: Uuid,
+    card: &Card,
+    provider_key: &str,
+) -> Result<(Payment, bool), FlowError> {
+    let Some(first) = payments::get(&core.redis, id).await? else {
+        return Err(FlowError::unexpected("replaying a payment", "the first payment is gone"));
+    };
+    let age = DateTime::parse_from_rfc3339(&first.created_at).map_or(0, |d| (Utc::now() - d.to_utc()).num_seconds());
+    if first.status == Status::Pending && first.provider_ref.is_none() && age > RETRY_PENDING_AFTER {
+        // The first request died between recording and charging.
+        let settled = charge_detached(core, payer, first, card.clone(), provider_key.to_owned()).await?;
+        return Ok((settled, true));
+    }
+    Ok((first, true))
 }
 
 /// Creates and charges a payment, once per `(payer, idempotency key)`:
@@ -240,6 +275,15 @@ pub async fn create(
     idempotency: &str,
 ) -> Result<(Payment, bool), FlowError> {
     let key = idempotency_key(idempotency)?;
+    let fingerprint = fingerprint(&input);
+    // The provider gets a key of its own per payer, so two payers' keys never meet.
+    let provider_key = format!("{payer}:{key}");
+    let card = Card(input.card.to_owned());
+    match payments::first_use(&core.redis, payer, key).await? {
+        Some((first, _)) if first != fingerprint => return Err(FlowError::IdempotencyReused),
+        Some((_, id)) => return replay(core, payer, id, &card, &provider_key).await,
+        None => {}
+    }
     let checked = check(core, payer, &input).await?;
     let now = Utc::now();
     let payment = Payment {
@@ -256,19 +300,40 @@ pub async fn create(
         provider_ref: None,
         refunded_at: None,
     };
-    match payments::create(&core.redis, &payment, key, &fingerprint(&checked), now.timestamp_millis()).await? {
+    match payments::create(&core.redis, &payment, key, &fingerprint, now.timestamp_millis()).await? {
+        // Another request under the key won the race.
         Created::Reused => return Err(FlowError::IdempotencyReused),
-        Created::Replay(id) => {
-            return match payments::get(&core.redis, id).await? {
-                Some(first) => Ok((first, true)),
-                None => Err(FlowError::unexpected("replaying a payment", "the first payment is gone")),
-            };
-        }
+        Created::Replay(id) => return replay(core, payer, id, &card, &provider_key).await,
         Created::New => {}
     }
-    // The provider gets a key of its own per payer, so two payers' keys never meet.
-    let provider_key = format!("{payer}:{key}");
-    let settled = match core.payments.charge(&payment, &checked.card, &provider_key).await {
+    Ok((charge_detached(core, payer, payment, checked.card, provider_key).await?, false))
+}
+
+/// Charges and settles in a task of its own: a client that goes away
+/// mid-request cannot leave a charge unrecorded.
+async fn charge_detached(
+    core: &Core,
+    payer: Uuid,
+    payment: Payment,
+    card: Card,
+    provider_key: String,
+) -> Result<Payment, FlowError> {
+    let task_core = core.clone();
+    let task = core.tasks.spawn(async move { charge(&task_core, payer, payment, card, provider_key).await });
+    match task.await {
+        Ok(result) => result,
+        Err(e) => Err(FlowError::unexpected("charging a payment", e.to_string())),
+    }
+}
+
+async fn charge(
+    core: &Core,
+    payer: Uuid,
+    payment: Payment,
+    card: Card,
+    provider_key: String,
+) -> Result<Payment, FlowError> {
+    let settled = match core.payments.charge(&payment, &card, &provider_key).await {
         Ok(Outcome::Succeeded { reference }) => {
             payments::transition(&core.redis, &payment, Status::Pending, Status::Succeeded, Some(&reference)).await?
         }
@@ -281,18 +346,20 @@ pub async fn create(
             }
             Moved::Yes(Box::new(payment.clone()))
         }
+        Err(e) if e.no_money_moved() => {
+            record(core, Some(payer), "the payment provider refused a charge", &e).await;
+            payments::transition(&core.redis, &payment, Status::Pending, Status::Failed, None).await?
+        }
         Err(e) => {
             // Unknown whether money moved: the payment stays pending until
-            // the provider's webhook says; an operator can see why.
+            // the provider's webhook (or a retry under the same key) says.
             record(core, Some(payer), "the payment provider failed", &e).await;
             Moved::Yes(Box::new(payment.clone()))
         }
     };
     match settled {
-        Moved::Yes(p) => Ok((*p, false)),
-        Moved::Missing | Moved::Refused(_) => {
-            Ok((payments::get(&core.redis, payment.id).await?.unwrap_or(payment), false))
-        }
+        Moved::Yes(p) => Ok(*p),
+        Moved::Missing | Moved::Refused(_) => Ok(payments::get(&core.redis, payment.id).await?.unwrap_or(payment)),
     }
 }
 
@@ -322,7 +389,7 @@ async fn record(core: &Core, user: Option<Uuid>, message: &str, err: &(dyn std::
 /// [`FlowError::NotFound`].
 pub async fn view(core: &Core, user: Uuid, id: Uuid) -> Result<Payment, FlowError> {
     match payments::get(&core.redis, id).await? {
-        Some(p) if p.visible_to(user) => Ok(p),
+        Some(p) if p.visible_to(user) => Ok(p.as_seen_by(user)),
         _ => Err(FlowError::NotFound),
     }
 }
@@ -338,10 +405,12 @@ pub struct History {
 }
 
 pub async fn history(core: &Core, user: Uuid, role: Role, page: u64) -> Result<History, FlowError> {
-    let page = page.max(1);
+    // Far past any real history, and no overflow.
+    let page = page.clamp(1, 1_000_000);
     let offset = isize::try_from((page - 1).saturating_mul(PAGE_SIZE as u64)).unwrap_or(isize::MAX - PAGE_SIZE);
     let (list, total, totals) = payments::page(&core.redis, user, role, offset, PAGE_SIZE).await?;
     let pages = total.div_ceil(PAGE_SIZE as u64).max(1);
+    let list = list.into_iter().map(|p| p.as_seen_by(user)).collect();
     Ok(History { payments: list, total, page, pages, totals })
 }
 
@@ -362,6 +431,9 @@ pub async fn refund(core: &Core, user: Uuid, id: Uuid) -> Result<Payment, FlowEr
     if (Utc::now() - created).num_seconds() > core.settings.payments.refund_window as i64 {
         return Err(conflict("The refund window for this payment has closed."));
     }
+    if payment.provider != core.payments.name() {
+        return Err(conflict("This payment was made through another provider: refund it there."));
+    }
     if let Err(e) = core.payments.refund(&payment).await {
         record(core, Some(user), "the payment provider refused a refund", &e).await;
         return Err(FlowError::PaymentProvider);
@@ -369,17 +441,22 @@ pub async fn refund(core: &Core, user: Uuid, id: Uuid) -> Result<Payment, FlowEr
     match payments::transition(&core.redis, &payment, Status::Succeeded, Status::Refunded, None).await? {
         Moved::Yes(p) => Ok(*p),
         Moved::Missing => Err(FlowError::NotFound),
-        Moved::Refused(_) => Err(conflict("This payment was already refunded.")),
+        // The provider's webhook recorded this very refund first.
+        Moved::Refused(Status::Refunded) => view(core, user, id).await,
+        Moved::Refused(_) => Err(conflict("This payment changed meanwhile; look at it again.")),
     }
 }
 
 /// An event of the provider's webhook, the part Keyhold reads.
+/// Every event has an id and a type; only the kinds Keyhold acts on are
+/// read further, so other kinds are acknowledged whatever their shape.
 #[derive(serde::Deserialize)]
 struct Event {
     id: String,
     #[serde(rename = "type")]
     kind: String,
-    data: EventData,
+    #[serde(default)]
+    data: Option<EventData>,
 }
 
 #[derive(serde::Deserialize)]
@@ -389,11 +466,15 @@ struct EventData {
 
 #[derive(serde::Deserialize)]
 struct EventObject {
-    id: String,
+    #[serde(default)]
+    id: Option<String>,
     #[serde(default)]
     payment_intent: Option<String>,
     #[serde(default)]
-    metadata: std::collections::HashMap<String, String>,
+    metadata: Option<std::collections::HashMap<String, String>>,
+    /// On a charge: whether it is refunded in full.
+    #[serde(default)]
+    refunded: Option<bool>,
 }
 
 /// `POST /api/payments/webhook`: checks the signature, processes each
@@ -425,12 +506,17 @@ pub async fn webhook(core: &Core, signature_header: Option<&str>, body: &[u8]) -
 }
 
 async fn apply(core: &Core, event: &Event, from: Status, to: Status) -> Result<(), FlowError> {
-    let object = &event.data.object;
-    let Some(id) = object.metadata.get("payment_id").and_then(|id| id.parse::<Uuid>().ok()) else {
+    let Some(object) = event.data.as_ref().map(|d| &d.object) else { return Ok(()) };
+    // A partial refund (from the provider's dashboard, say) is not Keyhold's full refund.
+    if to == Status::Refunded && object.refunded != Some(true) {
+        return Ok(());
+    }
+    let id = object.metadata.as_ref().and_then(|m| m.get("payment_id")).and_then(|id| id.parse::<Uuid>().ok());
+    let Some(id) = id else {
         return Ok(()); // not one of Keyhold's payments
     };
     let Some(payment) = payments::get(&core.redis, id).await? else { return Ok(()) };
-    let intent = object.payment_intent.as_deref().unwrap_or(&object.id);
+    let Some(intent) = object.payment_intent.as_deref().or(object.id.as_deref()) else { return Ok(()) };
     if payment.provider_ref.as_deref().is_some_and(|r| r != intent) {
         return Ok(()); // names another charge
     }

@@ -38,6 +38,15 @@ pub enum ProviderError {
     Unreadable(#[source] reqwest::Error),
 }
 
+impl ProviderError {
+    /// The provider refused the request itself (bad parameters, a wrong
+    /// key): no money moved. Timeouts, conflicts, rate limits and 5xx leave
+    /// it unknown.
+    pub fn no_money_moved(&self) -> bool {
+        matches!(self, ProviderError::Refused { status: 400 | 401 | 403 | 404, .. })
+    }
+}
+
 /// A card-like test input for the sandbox; providers that take real
 /// payment methods map it to theirs.
 #[derive(Debug, Clone, Default)]

@@ -171,7 +171,6 @@ pub async fn get(conn: &ConnectionManager, id: Uuid) -> StoreResult<Option<Accou
     Account::from_hash(&key, h).map(Some)
 }
 
-/// Whether nobody holds this username.
 /// The usernames of some accounts, in one round trip (`None` for an
 /// account that no longer exists).
 pub async fn usernames(conn: &ConnectionManager, ids: &[Uuid]) -> StoreResult<Vec<Option<String>>> {
@@ -186,6 +185,7 @@ pub async fn usernames(conn: &ConnectionManager, ids: &[Uuid]) -> StoreResult<Ve
     Ok(pipe.query_async(&mut conn).await?)
 }
 
+/// Whether nobody holds this username.
 pub async fn username_available(conn: &ConnectionManager, username: &Username) -> StoreResult<bool> {
     let mut conn = conn.clone();
     let taken: bool = conn.exists(keys::account_by_username(username)).await?;

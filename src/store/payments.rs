@@ -77,6 +77,18 @@ pub struct Payment {
 }
 
 impl Payment {
+    /// The payment as `viewer` may see it: a beneficiary sees its own share,
+    /// not the others', nor the provider's reference.
+    pub fn as_seen_by(mut self, viewer: Uuid) -> Self {
+        if self.user_id != viewer {
+            self.provider_ref = None;
+            if let Some(shares) = &mut self.beneficiaries {
+                shares.retain(|s| s.user_id == viewer);
+            }
+        }
+        self
+    }
+
     pub fn shares(&self) -> &[Share] {
         self.beneficiaries.as_deref().unwrap_or_default()
     }
@@ -98,6 +110,25 @@ pub enum Created {
 
 fn parse(key: &str, raw: &str) -> StoreResult<Payment> {
     serde_json::from_str(raw).map_err(|e| StoreError::corrupt(key, e.to_string()))
+}
+
+/// What an idempotency key was first used for: the request's fingerprint and
+/// its payment, if the key was used.
+pub async fn first_use(conn: &ConnectionManager, user: Uuid, key: &str) -> StoreResult<Option<(String, Uuid)>> {
+    #[derive(Deserialize)]
+    struct Saved {
+        fingerprint: String,
+        payment_id: Uuid,
+    }
+    let record = keys::idempotency(user, key);
+    let mut conn = conn.clone();
+    let raw: Option<String> = conn.get(&record).await?;
+    raw.map(|r| {
+        serde_json::from_str::<Saved>(&r)
+            .map(|s| (s.fingerprint, s.payment_id))
+            .map_err(|e| StoreError::corrupt(&record, e.to_string()))
+    })
+    .transpose()
 }
 
 /// Writes the payment and its indexes, unless the idempotency key was used
@@ -226,8 +257,18 @@ pub async fn page(
     }
     let keys: Vec<String> = ids.iter().map(keys::payment).collect();
     let raws: Vec<Option<String>> = conn.mget(&keys).await?;
-    let payments =
-        keys.iter().zip(raws).filter_map(|(key, raw)| raw.map(|r| parse(key, &r))).collect::<StoreResult<Vec<_>>>()?;
+    // One unreadable record must not hide the whole history.
+    let payments = keys
+        .iter()
+        .zip(raws)
+        .filter_map(|(key, raw)| match parse(key, &raw?) {
+            Ok(p) => Some(p),
+            Err(e) => {
+                tracing::warn!(error = %e, "skipping an unreadable payment");
+                None
+            }
+        })
+        .collect();
     Ok((payments, total, totals))
 }
 

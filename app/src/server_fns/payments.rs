@@ -68,6 +68,16 @@ mod rows {
         rfc3339.get(..16).map(|d| format!("{} UTC", d.replace('T', " "))).unwrap_or_default()
     }
 
+    /// Whether the refund button makes sense (the flow decides for good).
+    fn refundable(core: &Core, viewer: Uuid, p: &Payment) -> bool {
+        let age = chrono::DateTime::parse_from_rfc3339(&p.created_at)
+            .map_or(i64::MAX, |d| (chrono::Utc::now() - d.to_utc()).num_seconds());
+        p.user_id == viewer
+            && p.status == Status::Succeeded
+            && p.provider == core.payments.name()
+            && age <= core.settings.payments.refund_window as i64
+    }
+
     /// Rows for `viewer`, with payers' usernames read in one round trip.
     pub async fn build(
         core: &Core,
@@ -80,6 +90,7 @@ mod rows {
             .into_iter()
             .zip(names)
             .map(|(p, payer)| PaymentRow {
+                can_refund: refundable(core, viewer, &p),
                 id: p.id.to_string(),
                 amount: money(p.amount, &p.currency),
                 description: p.description.clone(),
@@ -89,7 +100,6 @@ mod rows {
                 shares: p.shares().iter().map(|s| (s.username.clone(), money(s.amount, &p.currency))).collect(),
                 your_share: p.shares().iter().find(|s| s.user_id == viewer).map(|s| money(s.amount, &p.currency)),
                 provider_ref: p.provider_ref.clone(),
-                can_refund: p.user_id == viewer && p.status == Status::Succeeded,
             })
             .collect())
     }

@@ -83,7 +83,11 @@ async fn a_payment_with_beneficiaries_is_stored_as_the_seed_has_it() {
     let received: Value = get(&app, &bob, "/api/payments?role=received").await.json().await.unwrap();
     assert_eq!(received["payments"][0]["id"], id);
     assert_eq!(received["totals"]["USD"], 500);
-    assert_eq!(get(&app, &bob, &format!("/api/payments/{id}")).await.status(), 200);
+    // A beneficiary sees its own share only, and not the provider's reference.
+    let seen: Value = get(&app, &bob, &format!("/api/payments/{id}")).await.json().await.unwrap();
+    assert_eq!(seen["beneficiaries"].as_array().unwrap().len(), 1);
+    assert_eq!(seen["beneficiaries"][0]["username"], "bob");
+    assert_eq!(seen["provider_ref"], Value::Null);
 
     // Without beneficiaries the seed's `null`.
     let solo = pay_ok(&app, &ann, "k-2", &json!({"amount": 1000, "currency": "BRL"})).await;
@@ -264,7 +268,7 @@ async fn sandbox_cards_decline_delay_and_refunds_happen_once_within_the_window()
 
 fn event(id: &str, kind: &str, intent: &str, payment_id: &str) -> Vec<u8> {
     serde_json::to_vec(&json!({"id": id, "type": kind,
-        "data": {"object": {"id": intent, "metadata": {"payment_id": payment_id}}}}))
+        "data": {"object": {"id": intent, "refunded": true, "metadata": {"payment_id": payment_id}}}}))
     .unwrap()
 }
 
@@ -311,6 +315,16 @@ async fn webhooks_are_verified_processed_once_and_move_only_legally() {
     let failed = event("evt_2", "payment_intent.payment_failed", "pi_1", id);
     let res = send_webhook(&app, &failed, Some(signature::sign(WEBHOOK_SECRET, now, &failed))).await;
     assert_eq!(res.status(), 200);
+    // A partial refund is not a refund; an event kind Keyhold ignores is acknowledged.
+    let partial = serde_json::to_vec(&json!({"id": "evt_p", "type": "charge.refunded",
+        "data": {"object": {"id": "ch_1", "payment_intent": "pi_1", "refunded": false, "metadata": {"payment_id": id}}}})).unwrap();
+    send_webhook(&app, &partial, Some(signature::sign(WEBHOOK_SECRET, now, &partial))).await;
+    let after: Value = get(&app, &ann, &path).await.json().await.unwrap();
+    assert_eq!(after["status"], "succeeded");
+    let other = br#"{"id": "evt_b", "type": "balance.available", "data": {"object": {}}}"#;
+    let res = send_webhook(&app, other, Some(signature::sign(WEBHOOK_SECRET, now, other))).await;
+    assert_eq!(res.status(), 200);
+
     let refunded = event("evt_3", "charge.refunded", "pi_1", id);
     send_webhook(&app, &refunded, Some(signature::sign(WEBHOOK_SECRET, now, &refunded))).await;
     send_webhook(&app, &refunded, Some(signature::sign(WEBHOOK_SECRET, now, &refunded))).await;
@@ -412,14 +426,27 @@ async fn the_stripe_provider_speaks_payment_intents_with_the_idempotency_key() {
     assert_eq!(res.status(), 200);
     assert!(seen.lock().unwrap().iter().any(|(k, b)| k == "refund" && b.contains("payment_intent=pi_")));
 
-    // Stripe refusing the key: the payment stays pending and the error is kept.
+    // Stripe refusing the request itself (a wrong key): no money moved, the
+    // payment fails and the operator sees why.
     let app =
         spawn_app_with(&[("PAYMENT_PROVIDER", "stripe"), ("STRIPE_API_URL", &url), ("STRIPE_SECRET_KEY", "sk_wrong")])
             .await;
     let ann = token_for(&app, "ann").await;
     let p = pay_ok(&app, &ann, "x", &json!({"amount": "1"})).await;
-    assert_eq!(p["status"], "pending");
+    assert_eq!(p["status"], "failed");
     assert!(app.error_count("payment", 1).await >= 1);
+
+    // Stripe unreachable: whether money moved is unknown, so it stays pending.
+    let dead = format!("http://127.0.0.1:{}", crate::helpers::free_port());
+    let app = spawn_app_with(&[
+        ("PAYMENT_PROVIDER", "stripe"),
+        ("STRIPE_API_URL", &dead),
+        ("STRIPE_SECRET_KEY", "sk_test_keyhold"),
+    ])
+    .await;
+    let ann = token_for(&app, "ann").await;
+    let p = pay_ok(&app, &ann, "y", &json!({"amount": "1"})).await;
+    assert_eq!(p["status"], "pending");
 }
 
 #[tokio::test]

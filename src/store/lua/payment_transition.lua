@@ -9,6 +9,8 @@ local raw = redis.call('GET', KEYS[1])
 if not raw then return {'missing', ''} end
 local p = cjson.decode(raw)
 if p.status ~= ARGV[1] then return {'refused', p.status} end
+-- cjson reads [] as an empty table and would write it back as {}.
+if type(p.beneficiaries) ~= 'table' or next(p.beneficiaries) == nil then p.beneficiaries = cjson.null end
 p.status = ARGV[2]
 p.updated_at = ARGV[3]
 if ARGV[4] ~= '' then p.provider_ref = ARGV[4] end
