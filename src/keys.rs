@@ -232,7 +232,7 @@ pub fn idempotency(user_id: impl Display, key: &str) -> String {
     format!("idempotency:{user_id}:{key}")
 }
 
-/// `payments:received:{user_id}`: ZSET payment id by created ms.
+/// `payments:received:{user_id}`: ZSET payment id by creation time (µs).
 pub fn payments_received(user_id: impl Display) -> String {
     format!("payments:received:{user_id}")
 }

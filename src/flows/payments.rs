@@ -300,7 +300,7 @@ pub async fn create(
         provider_ref: None,
         refunded_at: None,
     };
-    match payments::create(&core.redis, &payment, key, &fingerprint, now.timestamp_millis()).await? {
+    match payments::create(&core.redis, &payment, key, &fingerprint, now.timestamp_micros()).await? {
         // Another request under the key won the race.
         Created::Reused => return Err(FlowError::IdempotencyReused),
         Created::Replay(id) => return replay(core, payer, id, &card, &provider_key).await,

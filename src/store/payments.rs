@@ -138,7 +138,7 @@ pub async fn create(
     payment: &Payment,
     idempotency_key: &str,
     fingerprint: &str,
-    created_ms: i64,
+    created_us: i64,
 ) -> StoreResult<Created> {
     let json = serde_json::to_string(payment).map_err(|e| StoreError::corrupt("payment", e.to_string()))?;
     let mut invocation = CREATE.prepare_invoke();
@@ -149,7 +149,7 @@ pub async fn create(
     for share in payment.shares() {
         invocation.key(keys::payments_received(share.user_id));
     }
-    invocation.arg(fingerprint).arg(payment.id.to_string()).arg(json).arg(created_ms).arg(keys::IDEMPOTENCY_TTL);
+    invocation.arg(fingerprint).arg(payment.id.to_string()).arg(json).arg(created_us).arg(keys::IDEMPOTENCY_TTL);
     let mut conn = conn.clone();
     let (status, id): (String, String) = invocation.invoke_async(&mut conn).await?;
     match status.as_str() {

@@ -461,3 +461,28 @@ async fn with_redis_down_a_payment_answers_503_and_writes_nothing() {
     assert!(app.keys("payment:*").await.is_empty());
     assert!(app.keys("idempotency:*").await.is_empty());
 }
+
+#[tokio::test]
+async fn history_is_paginated_newest_first() {
+    let app = spawn_app().await;
+    let ann = token_for(&app, "ann").await;
+    for i in 1..=25 {
+        pay_ok(&app, &ann, &format!("page-{i}"), &json!({"amount": i, "description": format!("#{i}")})).await;
+    }
+    let first: Value = get(&app, &ann, "/api/payments?role=sent&page=1").await.json().await.unwrap();
+    assert_eq!(
+        (first["page"].as_u64(), first["pages"].as_u64(), first["total"].as_u64()),
+        (Some(1), Some(2), Some(25))
+    );
+    assert_eq!(first["payments"].as_array().unwrap().len(), 20);
+    assert_eq!(first["payments"][0]["description"], "#25");
+    let second: Value = get(&app, &ann, "/api/payments?page=2").await.json().await.unwrap();
+    let descriptions: Vec<&str> =
+        second["payments"].as_array().unwrap().iter().map(|p| p["description"].as_str().unwrap()).collect();
+    assert_eq!(descriptions, ["#5", "#4", "#3", "#2", "#1"]);
+    assert_eq!(first["totals"]["USD"], (1..=25).sum::<u64>());
+    let far: Value = get(&app, &ann, "/api/payments?page=99999999999999999").await.json().await.unwrap();
+    assert_eq!(far["payments"], json!([]));
+    let res = get(&app, &ann, "/api/payments?role=everyone").await;
+    assert_eq!(res.status(), 400);
+}

@@ -2,7 +2,7 @@
 -- KEYS[1] idempotency:{user}:{key}  KEYS[2] payment:{id}  KEYS[3] payments:user:{payer}
 -- KEYS[4..] payments:received:{beneficiary}
 -- ARGV[1] fingerprint of the request  ARGV[2] payment id  ARGV[3] payment JSON
--- ARGV[4] created (ms)  ARGV[5] idempotency TTL (s)
+-- ARGV[4] created (µs, so payments a moment apart keep their order)  ARGV[5] idempotency TTL (s)
 -- Returns {'created', id}, {'replay', the first payment's id} or
 -- {'reused', ''} when the key came with other parameters.
 local saved = redis.call('GET', KEYS[1])
