@@ -49,8 +49,11 @@ pub struct Settings {
     /// Reverse proxies whose `X-Forwarded-For` / `Forwarded` is believed
     /// (`TRUSTED_PROXIES`, comma-separated CIDRs or addresses; default none).
     pub trusted_proxies: Vec<ipnet::IpNet>,
-    /// Addresses meant to be admins (`ADMIN_EMAILS`, comma separated); read, not yet applied: the admin area is still to come.
+    /// Addresses made admin when they log in (`ADMIN_EMAILS`, comma separated).
     pub admin_emails: Vec<Email>,
+    /// `ERROR_INGEST_TOKEN`: other services' bearer for `POST /api/errors`;
+    /// unset, the endpoint is off.
+    pub error_ingest_token: Option<SecretString>,
 }
 
 #[derive(Clone)]
@@ -567,6 +570,11 @@ impl Settings {
             payments,
             trusted_proxies,
             admin_emails,
+            error_ingest_token: match vars.get("ERROR_INGEST_TOKEN").filter(|t| !t.is_empty()) {
+                Some(t) if t.len() >= 24 => Some(SecretString::from(t)),
+                Some(_) => return Err(invalid("ERROR_INGEST_TOKEN", "must be at least 24 characters")),
+                None => None,
+            },
         })
     }
 

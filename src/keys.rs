@@ -81,6 +81,21 @@ pub fn error_index(service: &str, date: NaiveDate) -> String {
     format!("error:index:{service}:{}", date.format("%Y-%m-%d"))
 }
 
+/// `error:timeline:{service}:{date}`: ZSET of the day's error keys by time
+/// (ms), beside the seed's SET, so a page of errors is read newest first
+/// without reading the day.
+pub fn error_timeline(service: &str, date: NaiveDate) -> String {
+    format!("error:timeline:{service}:{}", date.format("%Y-%m-%d"))
+}
+
+/// `error:services`: SET of the services that reported errors.
+pub const ERROR_SERVICES: &str = "error:services";
+
+/// `error_ingest:{digest}`: records taken from one ingest token this minute.
+pub fn error_ingest(token: &str) -> String {
+    format!("error_ingest:{}", digest(token))
+}
+
 /// `error:count:{service}:{type}:{date}` (UTC day).
 pub fn error_count(service: &str, kind: &str, date: NaiveDate) -> String {
     format!("error:count:{service}:{kind}:{}", date.format("%Y-%m-%d"))

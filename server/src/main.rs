@@ -3,6 +3,7 @@
 //! ```text
 //! keyhold-server                                  serve
 //! keyhold-server job check_current_user_uploads   run one job once and print what it did
+//! keyhold-server admin grant|revoke EMAIL         make an account admin, or not
 //! ```
 
 use keyhold::config::Settings;
@@ -11,7 +12,7 @@ use keyhold::jobs;
 use keyhold_server::{startup::Application, telemetry};
 use std::process::ExitCode;
 
-const USAGE: &str = "usage: keyhold-server [job NAME]\n  jobs: check_current_user_uploads";
+const USAGE: &str = "usage: keyhold-server [job NAME | admin grant|revoke EMAIL]\n  jobs: check_current_user_uploads";
 
 #[tokio::main]
 async fn main() -> anyhow::Result<ExitCode> {
@@ -21,6 +22,7 @@ async fn main() -> anyhow::Result<ExitCode> {
     match args.as_slice() {
         [] => serve().await.map(|()| ExitCode::SUCCESS),
         ["job", name] => run_job(name).await,
+        ["admin", action @ ("grant" | "revoke"), email] => set_admin(action == &"grant", email).await,
         ["-h" | "--help" | "help"] => {
             println!("{USAGE}");
             Ok(ExitCode::SUCCESS)
@@ -53,4 +55,22 @@ async fn run_job(name: &str) -> anyhow::Result<ExitCode> {
     core.shutdown().await;
     println!("{report}");
     Ok(if report.failed > 0 { ExitCode::FAILURE } else { ExitCode::SUCCESS })
+}
+
+/// Grants or revokes the admin role of the account with this address.
+async fn set_admin(grant: bool, email: &str) -> anyhow::Result<ExitCode> {
+    use keyhold::flows::admin::{Changed, set_role_by_email};
+    let core = Core::new(Settings::from_env()?)?;
+    let result = set_role_by_email(&core, email, grant).await;
+    core.shutdown().await;
+    match result {
+        Ok(Changed::Now { user_id, role }) => println!("{email} ({user_id}) is now {role}"),
+        Ok(Changed::Already { user_id, role }) => println!("{email} ({user_id}) already is {role}"),
+        Err(keyhold::flows::FlowError::NotFound) => {
+            eprintln!("no account has the address {email}");
+            return Ok(ExitCode::FAILURE);
+        }
+        Err(e) => return Err(e.into()),
+    }
+    Ok(ExitCode::SUCCESS)
 }

@@ -62,7 +62,7 @@ pub async fn check_password(core: &Core, identifier: &str, password: &str, ip: I
             // strangers, are not held back by their own successful logins.
             let shared: Vec<&str> = shared.iter().map(String::as_str).collect();
             rate_limit::forgive(&core.redis, &[&own], &shared).await?;
-            Ok(account)
+            super::admin::promote_if_listed(core, account).await
         }
         _ => Err(FlowError::InvalidCredentials),
     }

@@ -1,7 +1,9 @@
 //! The account flows, independent of HTTP: parse input, talk to the stores,
 //! send messages. Server functions and the JSON API both call these.
 
+pub mod admin;
 pub mod codes;
+pub mod errors;
 pub mod login;
 pub mod password;
 pub mod payments;
@@ -172,6 +174,10 @@ pub enum FlowError {
     /// what others hold.
     #[error("no such resource for this user")]
     NotFound,
+    #[error("an admin-only resource was asked for by a non-admin")]
+    Forbidden,
+    #[error("the request body is larger than {limit} bytes")]
+    BodyTooLarge { limit: u64 },
     #[error("the file is larger than the {limit} bytes allowed")]
     TooLarge { limit: u64 },
     #[error("the upload would exceed the quota of {quota} bytes")]

@@ -70,8 +70,9 @@ pub struct ErrorMetadata {
 pub struct ErrorRecord {
     pub error_id: String,
     pub service: String,
+    /// Keyhold's own types are [`ErrorKind`]s; other services send theirs.
     #[serde(rename = "type")]
-    pub kind: ErrorKind,
+    pub kind: String,
     pub message: String,
     pub stack: Option<String>,
     pub user_id: Option<String>,
@@ -143,15 +144,25 @@ impl ErrorRecorder {
     }
 
     pub async fn record_at(&self, error: NewError, at: DateTime<Utc>) -> StoreResult<String> {
+        let service = self.service.clone();
+        self.write(&service, error.kind.as_str(), error, at).await
+    }
+
+    /// Stores a record of `service` (this one or another that reports its
+    /// errors here) under `kind`: seed 003's three keys, plus Keyhold's
+    /// time-ordered index and the list of services, in one atomic round trip.
+    /// `service` and `kind` must already be safe key parts.
+    pub async fn write(&self, service: &str, kind: &str, error: NewError, at: DateTime<Utc>) -> StoreResult<String> {
         let error_id = short_id();
-        let kind = error.kind.as_str();
-        let key = keys::error(&self.service, kind, at, &error_id);
-        let index = keys::error_index(&self.service, at.date_naive());
-        let count = keys::error_count(&self.service, kind, at.date_naive());
+        let day = at.date_naive();
+        let key = keys::error(service, kind, at, &error_id);
+        let index = keys::error_index(service, day);
+        let timeline = keys::error_timeline(service, day);
+        let count = keys::error_count(service, kind, day);
         let record = ErrorRecord {
             error_id,
-            service: self.service.clone(),
-            kind: error.kind,
+            service: service.to_owned(),
+            kind: kind.to_owned(),
             message: truncate(error.message),
             stack: error.stack.map(truncate),
             user_id: error.user_id,
@@ -168,6 +179,12 @@ impl ErrorRecorder {
             .sadd(&index, &key)
             .ignore()
             .expire(&index, self.index_ttl as i64)
+            .ignore()
+            .zadd(&timeline, &key, at.timestamp_millis())
+            .ignore()
+            .expire(&timeline, self.index_ttl as i64)
+            .ignore()
+            .sadd(keys::ERROR_SERVICES, service)
             .ignore();
         self.bump(&mut pipe, &count).exec_async(&mut conn).await?;
         Ok(key)
@@ -233,7 +250,7 @@ mod tests {
         let record = ErrorRecord {
             error_id: "abc123".into(),
             service: "user-service".into(),
-            kind: ErrorKind::Validation,
+            kind: "validation".into(),
             message: "Email inválido".into(),
             stack: Some("Error: Email inválido\n    at ...".into()),
             user_id: Some("uuid".into()),

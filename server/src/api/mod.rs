@@ -1,5 +1,6 @@
 //! The JSON API under `/api`, plus the health probes.
 
+mod admin;
 mod auth;
 mod error;
 mod health;
@@ -28,6 +29,9 @@ pub fn router() -> Router<AppState> {
         .route("/api/auth/reset-password", post(auth::reset_password))
         .route("/api/auth/change-password", post(auth::change_password))
         .route("/api/me", get(auth::me))
+        .route("/api/errors", post(admin::ingest).layer(DefaultBodyLimit::max(admin::INGEST_BODY_LIMIT)))
+        .route("/api/admin/errors", get(admin::list))
+        .route("/api/admin/errors/{key}", get(admin::show))
         .route("/api/payments", get(payments::list).post(payments::create))
         .route("/api/payments/webhook", post(payments::webhook))
         .route("/api/payments/{id}", get(payments::show))

@@ -1,6 +1,7 @@
 //! Integration tests: the real server against a real Redis, over HTTP.
 
 mod abuse;
+mod admin;
 mod concurrency;
 mod error_log;
 mod health;

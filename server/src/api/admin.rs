@@ -1,0 +1,154 @@
+//! The error log over the API (README: "Error log"): other services report
+//! errors with `ERROR_INGEST_TOKEN`; admins (session cookie or bearer token)
+//! read them.
+
+use super::ApiError;
+use super::auth::bearer;
+use axum::Json;
+use axum::extract::rejection::{JsonRejection, QueryRejection};
+use axum::extract::{Extension, Path, Query, State};
+use axum::http::{HeaderMap, StatusCode};
+use keyhold::flows::errors::{self, Incoming};
+use keyhold::flows::{FlowError, admin, tokens};
+use keyhold::store::error_log::ErrorRecord;
+use keyhold_app::auth::AuthSession;
+use keyhold_app::ssr::{AppState, RequestContext};
+use serde::{Deserialize, Serialize};
+
+/// The largest record `POST /api/errors` takes.
+pub const INGEST_BODY_LIMIT: usize = 32 * 1024;
+
+fn fail(state: &AppState, ctx: &RequestContext, err: FlowError) -> ApiError {
+    ApiError::from_flow(&state.core, ctx, err)
+}
+
+/// The caller if an admin: by bearer token, else by session. Anonymous →
+/// 401, anyone else → 403. Every admin request is logged.
+async fn require_admin(
+    state: &AppState,
+    ctx: &RequestContext,
+    headers: &HeaderMap,
+    auth: &AuthSession,
+) -> Result<uuid::Uuid, ApiError> {
+    let result = async {
+        let (id, role) = match (bearer(headers), &auth.user) {
+            (Some(_), _) | (None, None) => {
+                let id = tokens::verify_access(&state.core, bearer(headers)).await?;
+                (id, admin::role_of(&state.core, id).await?)
+            }
+            (None, Some(user)) => (user.id, user.role),
+        };
+        admin::require(role)?;
+        tracing::info!(target: "audit", admin = %id, path = %ctx.path, "admin request");
+        Ok(id)
+    }
+    .await;
+    result.map_err(|e| fail(state, ctx, e))
+}
+
+/// `POST /api/errors` (`Authorization: Bearer $ERROR_INGEST_TOKEN`): 201 and
+/// the record's key.
+pub async fn ingest(
+    State(state): State<AppState>,
+    Extension(ctx): Extension<RequestContext>,
+    headers: HeaderMap,
+    body: Result<Json<Incoming>, JsonRejection>,
+) -> Result<(StatusCode, Json<serde_json::Value>), ApiError> {
+    let token = bearer(&headers);
+    // The token first: a stranger learns nothing from the body's errors.
+    if state.core.settings.error_ingest_token.is_some() && token.is_none() {
+        return Err(fail(&state, &ctx, FlowError::Token(keyhold::jwt::TokenError::Missing)));
+    }
+    let incoming = match body {
+        Ok(Json(b)) => b,
+        Err(rejection) => {
+            // Still refuse a wrong token before a bad body.
+            let check = errors::ingest(&state.core, token, Incoming::default()).await;
+            return Err(match check {
+                Err(e @ (FlowError::Token(_) | FlowError::NotFound | FlowError::Throttled { .. })) => {
+                    fail(&state, &ctx, e)
+                }
+                _ if rejection.status() == StatusCode::PAYLOAD_TOO_LARGE => {
+                    ApiError::plain(FlowError::BodyTooLarge { limit: INGEST_BODY_LIMIT as u64 })
+                }
+                _ => ApiError::from(rejection),
+            });
+        }
+    };
+    match errors::ingest(&state.core, token, incoming).await {
+        Ok(key) => Ok((StatusCode::CREATED, Json(serde_json::json!({"success": true, "key": key})))),
+        Err(e) => Err(fail(&state, &ctx, e)),
+    }
+}
+
+#[derive(Deserialize)]
+pub struct ListQuery {
+    service: Option<String>,
+    date: Option<String>,
+    #[serde(rename = "type")]
+    kind: Option<String>,
+    q: Option<String>,
+    page: Option<u64>,
+}
+
+#[derive(Serialize)]
+pub struct ListBody {
+    services: Vec<String>,
+    service: String,
+    date: String,
+    page: u64,
+    has_more: bool,
+    truncated: bool,
+    errors: Vec<Row>,
+}
+
+#[derive(Serialize)]
+pub struct Row {
+    key: String,
+    #[serde(flatten)]
+    record: ErrorRecord,
+}
+
+/// `GET /api/admin/errors?service&date&type&q&page`: a page of a day's
+/// errors, newest first.
+pub async fn list(
+    State(state): State<AppState>,
+    Extension(ctx): Extension<RequestContext>,
+    headers: HeaderMap,
+    auth: AuthSession,
+    query: Result<Query<ListQuery>, QueryRejection>,
+) -> Result<Json<ListBody>, ApiError> {
+    require_admin(&state, &ctx, &headers, &auth).await?;
+    let Query(q) = query?;
+    let date = match q.date.as_deref().filter(|d| !d.is_empty()) {
+        Some(d) => Some(chrono::NaiveDate::parse_from_str(d, "%Y-%m-%d").map_err(|_| {
+            ApiError::plain(FlowError::Invalid(keyhold::flows::FieldErrors::single("date", "Use YYYY-MM-DD.")))
+        })?),
+        None => None,
+    };
+    let query = errors::Query { service: q.service, date, kind: q.kind, q: q.q, page: q.page.unwrap_or(1) };
+    match errors::page(&state.core, query).await {
+        Ok(p) => Ok(Json(ListBody {
+            services: p.services,
+            service: p.service,
+            date: p.date.to_string(),
+            page: p.page,
+            has_more: p.has_more,
+            truncated: p.truncated,
+            errors: p.records.into_iter().map(|(key, record)| Row { key, record }).collect(),
+        })),
+        Err(e) => Err(fail(&state, &ctx, e)),
+    }
+}
+
+/// `GET /api/admin/errors/{key}`: one whole record.
+pub async fn show(
+    State(state): State<AppState>,
+    Extension(ctx): Extension<RequestContext>,
+    headers: HeaderMap,
+    auth: AuthSession,
+    Path(key): Path<String>,
+) -> Result<Json<ErrorRecord>, ApiError> {
+    require_admin(&state, &ctx, &headers, &auth).await?;
+    errors::record(&state.core, &key).await.map(Json).map_err(|e| fail(&state, &ctx, e))
+}

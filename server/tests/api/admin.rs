@@ -1,0 +1,201 @@
+//! Admins and the error log's API (README: "Error log"): ADMIN_EMAILS and
+//! the admin subcommand, 401/403 for everyone else, the ingest endpoint and
+//! its validation, the seed's keys and TTLs, pagination, filters, search.
+
+use crate::helpers::{TestApp, create_account, spawn_app_with};
+use redis::AsyncCommands;
+use serde_json::{Value, json};
+
+const PASSWORD: &str = "correct horse battery staple";
+const INGEST: &str = "ingest-token-for-the-tests-0123456789";
+
+async fn token_for(app: &TestApp, email: &str) -> String {
+    let res = app.post_json("/api/auth/token", &json!({"identifier": email, "password": PASSWORD})).await;
+    assert_eq!(res.status(), 200);
+    let body: Value = res.json().await.unwrap();
+    body["access_token"].as_str().unwrap().to_owned()
+}
+
+async fn ingest(app: &TestApp, token: Option<&str>, body: &Value) -> reqwest::Response {
+    let mut req = app.client.post(app.url("/api/errors")).json(body);
+    if let Some(t) = token {
+        req = req.bearer_auth(t);
+    }
+    req.send().await.unwrap()
+}
+
+fn record(service: &str, kind: &str, message: &str) -> Value {
+    json!({"service": service, "type": kind, "message": message, "stack": "Error: boom\n    at handler",
+        "userId": "user-7", "correlationId": "corr-1",
+        "metadata": {"endpoint": "/api/users/7", "method": "patch", "ipAddress": "192.168.1.1"}})
+}
+
+async fn admin_app() -> (TestApp, String) {
+    let app = spawn_app_with(&[("ADMIN_EMAILS", "boss@example.com"), ("ERROR_INGEST_TOKEN", INGEST)]).await;
+    create_account(&app, "boss@example.com", "boss").await;
+    let token = token_for(&app, "boss@example.com").await;
+    (app, token)
+}
+
+#[tokio::test]
+async fn admin_emails_make_admins_at_login_and_others_are_refused() {
+    let (app, boss) = admin_app().await;
+    create_account(&app, "ann@example.com", "ann").await;
+    let ann = token_for(&app, "ann@example.com").await;
+    let me: Value = app.client.get(app.url("/api/me")).bearer_auth(&boss).send().await.unwrap().json().await.unwrap();
+    assert_eq!(me["role"], "admin");
+
+    let res = app.client.get(app.url("/api/admin/errors")).bearer_auth(&boss).send().await.unwrap();
+    assert_eq!(res.status(), 200);
+    let res = app.client.get(app.url("/api/admin/errors")).bearer_auth(&ann).send().await.unwrap();
+    assert_eq!(res.status(), 403);
+    let body: Value = res.json().await.unwrap();
+    assert_eq!(body["code"], "forbidden");
+    let res = app.client.get(app.url("/api/admin/errors")).send().await.unwrap();
+    assert_eq!(res.status(), 401);
+    let res = app.client.get(app.url("/api/admin/errors/error:x:y:z:w")).bearer_auth(&ann).send().await.unwrap();
+    assert_eq!(res.status(), 403);
+
+    // The session cookie works as well as a token.
+    let browser = crate::helpers::http_client();
+    let res = app.call_fn_as(&browser, "login", &[("identifier", "boss"), ("password", PASSWORD)]).await;
+    assert!(res.status().is_success() || res.status().is_redirection());
+    let res = browser.get(app.url("/api/admin/errors")).send().await.unwrap();
+    assert_eq!(res.status(), 200);
+}
+
+#[tokio::test]
+async fn the_admin_subcommand_grants_and_revokes() {
+    let app = spawn_app_with(&[]).await;
+    create_account(&app, "ann@example.com", "ann").await;
+    let run = |action: &'static str, email: &'static str| {
+        tokio::process::Command::new(env!("CARGO_BIN_EXE_keyhold-server"))
+            .args(["admin", action, email])
+            .env_clear()
+            .env("APP_ENV", "development")
+            .env("REDIS_URL", app.redis.url())
+            .env("OBJECT_STORE_URL", app.objects.path())
+            .output()
+    };
+    let out = run("grant", "ann@example.com").await.unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(String::from_utf8_lossy(&out.stdout).contains("is now admin"));
+    let ann = token_for(&app, "ann@example.com").await;
+    assert_eq!(app.client.get(app.url("/api/admin/errors")).bearer_auth(&ann).send().await.unwrap().status(), 200);
+    let out = run("grant", "ann@example.com").await.unwrap();
+    assert!(String::from_utf8_lossy(&out.stdout).contains("already is admin"));
+
+    let out = run("revoke", "ann@example.com").await.unwrap();
+    assert!(String::from_utf8_lossy(&out.stdout).contains("is now consumer"));
+    assert_eq!(app.client.get(app.url("/api/admin/errors")).bearer_auth(&ann).send().await.unwrap().status(), 403);
+    let out = run("grant", "nobody@example.com").await.unwrap();
+    assert!(!out.status.success());
+}
+
+#[tokio::test]
+async fn ingest_checks_its_token_and_every_field() {
+    let (app, _) = admin_app().await;
+    let good = record("billing-service", "payment", "Card declined for order 123");
+    assert_eq!(ingest(&app, None, &good).await.status(), 401);
+    assert_eq!(ingest(&app, Some("wrong-token-wrong-token-wrong"), &good).await.status(), 401);
+
+    let res = ingest(&app, Some(INGEST), &good).await;
+    assert_eq!(res.status(), 201);
+    let key = res.json::<Value>().await.unwrap()["key"].as_str().unwrap().to_owned();
+    assert!(key.starts_with("error:billing-service:payment:"), "{key}");
+    // Exactly the seed's three keys, with the seed's TTLs.
+    let today = chrono::Utc::now().date_naive().format("%Y-%m-%d").to_string();
+    assert!((604_790..=604_800).contains(&app.ttl(&key).await));
+    assert!((2_591_990..=2_592_000).contains(&app.ttl(&format!("error:index:billing-service:{today}")).await));
+    assert!((2_591_990..=2_592_000).contains(&app.ttl(&format!("error:count:billing-service:payment:{today}")).await));
+    let stored: Value = serde_json::from_str(&app.redis().await.get::<_, String>(&key).await.unwrap()).unwrap();
+    assert_eq!(stored["metadata"]["method"], "PATCH");
+    assert_eq!(stored["type"], "payment");
+
+    let bad = [
+        (json!({"service": "a:b", "type": "x", "message": "m"}), "service"),
+        (json!({"service": "svc", "type": "has space", "message": "m"}), "type"),
+        (json!({"service": "svc", "type": "x"}), "message"),
+        (json!({"service": "svc", "type": "x", "message": "x".repeat(2001)}), "message"),
+        (json!({"service": "svc", "type": "x", "message": "bin\u{0}ary"}), "message"),
+        (
+            json!({"service": "svc", "type": "x", "message": "m", "metadata": {"ipAddress": "not-an-ip"}}),
+            "metadata.ipAddress",
+        ),
+        (json!({"service": "svc", "type": "x", "message": "m", "metadata": {"method": "GET /x"}}), "metadata.method"),
+    ];
+    for (body, field) in bad {
+        let res = ingest(&app, Some(INGEST), &body).await;
+        assert_eq!(res.status(), 400, "{body}");
+        let answer: Value = res.json().await.unwrap();
+        assert!(answer["fields"][field].is_string(), "{body} → {answer}");
+    }
+    // Markup is kept as text (pages escape it); a huge body is refused whole.
+    let html = record("web", "xss", "<script>alert(1)</script>");
+    assert_eq!(ingest(&app, Some(INGEST), &html).await.status(), 201);
+    let huge = json!({"service": "svc", "type": "x", "message": "m", "stack": "s".repeat(40_000)});
+    assert_eq!(ingest(&app, Some(INGEST), &huge).await.status(), 413);
+
+    // Off without a token configured.
+    let off = spawn_app_with(&[]).await;
+    assert_eq!(ingest(&off, Some(INGEST), &good).await.status(), 404);
+}
+
+#[tokio::test]
+async fn admins_page_filter_and_search_the_log() {
+    let (app, boss) = admin_app().await;
+    for i in 0..60 {
+        let kind = if i % 3 == 0 { "timeout" } else { "validation" };
+        let mut body = record("orders", kind, &format!("Order {i} failed"));
+        body["correlationId"] = json!(format!("corr-{i}"));
+        assert_eq!(ingest(&app, Some(INGEST), &body).await.status(), 201);
+    }
+    let list = |query: &str| {
+        let req = app.client.get(app.url(&format!("/api/admin/errors?{query}"))).bearer_auth(&boss);
+        async move { req.send().await.unwrap().json::<Value>().await.unwrap() }
+    };
+    let first = list("service=orders").await;
+    assert!(first["services"].as_array().unwrap().contains(&json!("orders")));
+    assert_eq!(first["errors"].as_array().unwrap().len(), 25);
+    assert_eq!(first["errors"][0]["message"], "Order 59 failed", "newest first");
+    assert_eq!(first["has_more"], true);
+    let third = list("service=orders&page=3").await;
+    assert_eq!(third["errors"].as_array().unwrap().len(), 10);
+    assert_eq!(third["has_more"], false);
+
+    let timeouts = list("service=orders&type=timeout").await;
+    assert_eq!(timeouts["errors"].as_array().unwrap().len(), 20);
+    assert!(timeouts["errors"].as_array().unwrap().iter().all(|e| e["type"] == "timeout"));
+    let by_correlation = list("service=orders&q=corr-42").await;
+    assert_eq!(by_correlation["errors"].as_array().unwrap().len(), 1);
+    assert_eq!(by_correlation["errors"][0]["message"], "Order 42 failed");
+    let by_text = list("service=orders&q=order%205").await;
+    let found: Vec<&str> =
+        by_text["errors"].as_array().unwrap().iter().map(|e| e["message"].as_str().unwrap()).collect();
+    assert_eq!(
+        found,
+        [
+            "Order 59 failed",
+            "Order 58 failed",
+            "Order 57 failed",
+            "Order 56 failed",
+            "Order 55 failed",
+            "Order 54 failed",
+            "Order 53 failed",
+            "Order 52 failed",
+            "Order 51 failed",
+            "Order 50 failed",
+            "Order 5 failed"
+        ]
+    );
+
+    // One record whole.
+    let key = first["errors"][0]["key"].as_str().unwrap();
+    let res = app.client.get(app.url(&format!("/api/admin/errors/{key}"))).bearer_auth(&boss).send().await.unwrap();
+    let whole: Value = res.json().await.unwrap();
+    assert_eq!(whole["stack"], "Error: boom\n    at handler");
+    let res = app.client.get(app.url("/api/admin/errors/account:1")).bearer_auth(&boss).send().await.unwrap();
+    assert_eq!(res.status(), 404, "only error keys are read");
+    let res = app.client.get(app.url("/api/admin/errors?date=yesterday")).bearer_auth(&boss).send().await.unwrap();
+    assert_eq!(res.status(), 400);
+}

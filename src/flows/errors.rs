@@ -1,0 +1,298 @@
+//! The error log for others and for admins (README: "Error log"): other
+//! services report errors over `POST /api/errors` in seed 003's record
+//! shape; admins read a day's errors newest first, filtered and searched,
+//! at a bounded cost whatever the day holds.
+
+use super::{Core, FieldErrors, FlowError};
+use crate::jwt::TokenError;
+use crate::keys;
+use crate::store::error_log::{ErrorMetadata, ErrorRecord, NewError};
+use crate::store::rate_limit::{self, Decision};
+use chrono::{NaiveDate, Utc};
+use redis::AsyncCommands;
+use secrecy::ExposeSecret;
+use serde::Deserialize;
+use sha2::{Digest, Sha256};
+use subtle::ConstantTimeEq;
+
+/// Records one token may send per minute.
+pub const INGEST_PER_MINUTE: u64 = 600;
+const MAX_SLUG: usize = 40;
+const MAX_MESSAGE: usize = 2_000;
+const MAX_STACK: usize = 8_000;
+const MAX_ID: usize = 100;
+const MAX_ENDPOINT: usize = 300;
+
+/// A record as another service sends it (seed 003's shape).
+#[derive(Debug, Default, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Incoming {
+    pub service: Option<String>,
+    #[serde(rename = "type")]
+    pub kind: Option<String>,
+    pub message: Option<String>,
+    pub stack: Option<String>,
+    pub user_id: Option<String>,
+    pub correlation_id: Option<String>,
+    pub metadata: Option<IncomingMetadata>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct IncomingMetadata {
+    pub endpoint: Option<String>,
+    pub method: Option<String>,
+    pub ip_address: Option<String>,
+}
+
+/// A key part: 1 to 40 ASCII letters, digits and dashes, lowercased.
+fn slug(value: Option<&str>) -> Result<String, &'static str> {
+    let v = value.unwrap_or_default().trim();
+    if v.is_empty() || v.len() > MAX_SLUG || !v.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-') {
+        return Err("Use 1 to 40 letters, digits and dashes.");
+    }
+    Ok(v.to_ascii_lowercase())
+}
+
+/// Text kept as text (it is escaped wherever it is shown): no control
+/// characters but line breaks and tabs, at most `max` characters.
+fn text(value: Option<&str>, max: usize, multiline: bool) -> Result<Option<String>, String> {
+    let Some(v) = value.filter(|v| !v.is_empty()) else { return Ok(None) };
+    let allowed = |c: char| !c.is_control() || (multiline && matches!(c, '\n' | '\t' | '\r'));
+    if !v.chars().all(allowed) {
+        return Err("Remove control characters.".to_owned());
+    }
+    if v.chars().count() > max {
+        return Err(format!("Use at most {max} characters."));
+    }
+    Ok(Some(v.to_owned()))
+}
+
+fn digest(s: &str) -> [u8; 32] {
+    Sha256::digest(s.as_bytes()).into()
+}
+
+/// Takes a record from another service: token, rate, then every field.
+/// Returns the record's key.
+pub async fn ingest(core: &Core, token: Option<&str>, incoming: Incoming) -> Result<String, FlowError> {
+    let Some(expected) = &core.settings.error_ingest_token else {
+        return Err(FlowError::NotFound); // the endpoint is off
+    };
+    let Some(token) = token else { return Err(FlowError::Token(TokenError::Missing)) };
+    // Digests first: equal length, so the comparison leaks nothing.
+    if !bool::from(digest(token).ct_eq(&digest(expected.expose_secret()))) {
+        return Err(FlowError::Token(TokenError::Invalid));
+    }
+    let counter = keys::error_ingest(token);
+    if let Decision::Limited { retry_after } =
+        rate_limit::attempt(&core.redis, &[(counter.as_str(), INGEST_PER_MINUTE, 60)]).await?
+    {
+        return Err(FlowError::Throttled { retry_after });
+    }
+
+    let mut errors = FieldErrors::default();
+    let service = slug(incoming.service.as_deref()).map_err(|e| errors.add("service", e)).ok();
+    let kind = slug(incoming.kind.as_deref()).map_err(|e| errors.add("type", e)).ok();
+    let message = match text(incoming.message.as_deref(), MAX_MESSAGE, true) {
+        Ok(Some(m)) => Some(m),
+        Ok(None) => {
+            errors.add("message", "This field is required.");
+            None
+        }
+        Err(e) => {
+            errors.add("message", e);
+            None
+        }
+    };
+    let stack = text(incoming.stack.as_deref(), MAX_STACK, true).map_err(|e| errors.add("stack", e)).ok().flatten();
+    let user_id = text(incoming.user_id.as_deref(), MAX_ID, false).map_err(|e| errors.add("userId", e)).ok().flatten();
+    let correlation_id = text(incoming.correlation_id.as_deref(), MAX_ID, false)
+        .map_err(|e| errors.add("correlationId", e))
+        .ok()
+        .flatten();
+    let meta = incoming.metadata.unwrap_or_default();
+    let endpoint = text(meta.endpoint.as_deref(), MAX_ENDPOINT, false)
+        .map_err(|e| errors.add("metadata.endpoint", e))
+        .ok()
+        .flatten();
+    let method = match meta.method.as_deref().filter(|m| !m.is_empty()) {
+        Some(m) if m.len() <= 10 && m.bytes().all(|b| b.is_ascii_alphabetic()) => Some(m.to_ascii_uppercase()),
+        Some(_) => {
+            errors.add("metadata.method", "Use an HTTP method, like GET.");
+            None
+        }
+        None => None,
+    };
+    let ip_address = match meta.ip_address.as_deref().filter(|a| !a.is_empty()) {
+        Some(a) => match a.parse::<std::net::IpAddr>() {
+            Ok(ip) => Some(ip.to_string()),
+            Err(_) => {
+                errors.add("metadata.ipAddress", "Use an IPv4 or IPv6 address.");
+                None
+            }
+        },
+        None => None,
+    };
+    errors.into_result()?;
+    let (Some(service), Some(kind), Some(message)) = (service, kind, message) else {
+        return Err(FlowError::unexpected("ingesting an error", "a field parsed without a value"));
+    };
+    let record = NewError {
+        // `write` files it under the sender's `kind`; this one is not read.
+        kind: crate::store::error_log::ErrorKind::Internal,
+        message,
+        stack,
+        user_id,
+        correlation_id,
+        metadata: ErrorMetadata { endpoint, method, ip_address },
+    };
+    Ok(core.errors.write(&service, &kind, record, Utc::now()).await?)
+}
+
+/// What an admin asks of the log.
+#[derive(Debug, Clone, Default)]
+pub struct Query {
+    pub service: Option<String>,
+    pub date: Option<NaiveDate>,
+    pub kind: Option<String>,
+    /// Matches a correlation id, a user id or message text.
+    pub q: Option<String>,
+    pub page: u64,
+}
+
+/// A page of one service's errors on one day.
+#[derive(Debug, Clone)]
+pub struct Page {
+    /// Every service that reported errors.
+    pub services: Vec<String>,
+    pub service: String,
+    pub date: NaiveDate,
+    /// Key and record, newest first.
+    pub records: Vec<(String, ErrorRecord)>,
+    pub page: u64,
+    pub has_more: bool,
+    /// With a filter: true when the search stopped at its bound before the day's end.
+    pub truncated: bool,
+}
+
+pub const PAGE_SIZE: usize = 25;
+/// Entries a filtered search reads at most, in chunks: its cost is bounded
+/// whatever the day holds.
+const SCAN_LIMIT: isize = 5_000;
+const SCAN_CHUNK: isize = 250;
+
+fn matches(record: &ErrorRecord, kind: Option<&str>, q: Option<&str>) -> bool {
+    if kind.is_some_and(|k| record.kind != k) {
+        return false;
+    }
+    let Some(q) = q else { return true };
+    let q = q.to_lowercase();
+    record.correlation_id.as_deref() == Some(q.as_str())
+        || record.user_id.as_deref().is_some_and(|u| u.to_lowercase() == q)
+        || record.message.to_lowercase().contains(&q)
+}
+
+/// A page of the log: two round trips without filters (a ZSET range and an
+/// MGET); with a type or a search, at most `SCAN_LIMIT` entries read in
+/// chunks of `SCAN_CHUNK`.
+pub async fn page(core: &Core, query: Query) -> Result<Page, FlowError> {
+    let mut conn = core.redis.clone();
+    let mut services: Vec<String> =
+        conn.smembers(keys::ERROR_SERVICES).await.map_err(crate::store::StoreError::from)?;
+    services.sort();
+    let service = match query.service.as_deref().map(|s| slug(Some(s))) {
+        Some(Ok(s)) => s,
+        Some(Err(e)) => return Err(FlowError::Invalid(FieldErrors::single("service", e))),
+        None => services.first().cloned().unwrap_or_else(|| core.errors.service().to_owned()),
+    };
+    let date = query.date.unwrap_or_else(|| Utc::now().date_naive());
+    let timeline = keys::error_timeline(&service, date);
+    let page = query.page.max(1);
+    let kind = query.kind.as_deref().filter(|k| !k.is_empty());
+    let q = query.q.as_deref().map(str::trim).filter(|q| !q.is_empty());
+    let size = PAGE_SIZE;
+    let skip = (page as usize - 1).saturating_mul(size);
+
+    let mut records = Vec::new();
+    let mut has_more = false;
+    let mut truncated = false;
+    if kind.is_none() && q.is_none() {
+        let start = isize::try_from(skip).unwrap_or(isize::MAX - 1);
+        let keys: Vec<String> = conn
+            .zrevrange(&timeline, start, start.saturating_add(size as isize))
+            .await
+            .map_err(crate::store::StoreError::from)?;
+        has_more = keys.len() > size;
+        records = read(&mut conn, keys.into_iter().take(size).collect()).await?;
+    } else {
+        let mut seen = 0usize;
+        let mut offset: isize = 0;
+        while offset < SCAN_LIMIT {
+            let keys: Vec<String> = conn
+                .zrevrange(&timeline, offset, offset + SCAN_CHUNK - 1)
+                .await
+                .map_err(crate::store::StoreError::from)?;
+            let done = (keys.len() as isize) < SCAN_CHUNK;
+            offset += SCAN_CHUNK;
+            for (key, record) in read(&mut conn, keys).await? {
+                if !matches(&record, kind, q) {
+                    continue;
+                }
+                seen += 1;
+                if seen > skip + size {
+                    has_more = true;
+                    break;
+                }
+                if seen > skip {
+                    records.push((key, record));
+                }
+            }
+            if done || has_more {
+                break;
+            }
+            truncated = offset >= SCAN_LIMIT;
+        }
+    }
+    Ok(Page { services, service, date, records, page, has_more, truncated })
+}
+
+/// The records behind some keys, in one MGET; expired ones are skipped.
+async fn read(
+    conn: &mut redis::aio::ConnectionManager,
+    keys: Vec<String>,
+) -> Result<Vec<(String, ErrorRecord)>, FlowError> {
+    if keys.is_empty() {
+        return Ok(Vec::new());
+    }
+    let raws: Vec<Option<String>> = conn.mget(&keys).await.map_err(crate::store::StoreError::from)?;
+    Ok(keys.into_iter().zip(raws).filter_map(|(k, raw)| serde_json::from_str(&raw?).ok().map(|r| (k, r))).collect())
+}
+
+/// One record, by its key (which must be an error key).
+pub async fn record(core: &Core, key: &str) -> Result<ErrorRecord, FlowError> {
+    if !key.starts_with("error:") || key.starts_with("error:index:") || key.starts_with("error:count:") {
+        return Err(FlowError::NotFound);
+    }
+    match core.errors.get(key).await? {
+        Some(r) => Ok(r),
+        None => Err(FlowError::NotFound),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn slugs_and_texts() {
+        assert_eq!(slug(Some("User-Service")), Ok("user-service".to_owned()));
+        for bad in ["", "a:b", "a b", "x".repeat(41).as_str(), "é"] {
+            assert!(slug(Some(bad)).is_err(), "{bad}");
+        }
+        assert_eq!(text(Some("<script>alert(1)</script>"), 100, false), Ok(Some("<script>alert(1)</script>".into())));
+        assert!(text(Some("a\u{0}b"), 100, true).is_err());
+        assert!(text(Some("line\nbreak"), 100, false).is_err());
+        assert_eq!(text(Some("line\nbreak"), 100, true), Ok(Some("line\nbreak".into())));
+        assert!(text(Some(&"x".repeat(101)), 100, true).is_err());
+    }
+}
