@@ -88,6 +88,22 @@ pub fn error_timeline(service: &str, date: NaiveDate) -> String {
     format!("error:timeline:{service}:{}", date.format("%Y-%m-%d"))
 }
 
+/// `error:group:{service}:{group}`: HASH of one group of alike errors
+/// (`kind sample first_seen last_seen count state state_at`).
+pub fn error_group(service: &str, group: &str) -> String {
+    format!("error:group:{service}:{group}")
+}
+
+/// `error:groups:{service}`: ZSET of a service's groups by last seen (ms).
+pub fn error_groups(service: &str) -> String {
+    format!("error:groups:{service}")
+}
+
+/// `error:group_count:{service}:{group}:{date}`: a group's errors that day.
+pub fn error_group_count(service: &str, group: &str, date: NaiveDate) -> String {
+    format!("error:group_count:{service}:{group}:{}", date.format("%Y-%m-%d"))
+}
+
 /// `error:services`: SET of the services that reported errors.
 pub const ERROR_SERVICES: &str = "error:services";
 

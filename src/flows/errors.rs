@@ -268,6 +268,72 @@ async fn read(
     Ok(keys.into_iter().zip(raws).filter_map(|(k, raw)| serde_json::from_str(&raw?).ok().map(|r| (k, r))).collect())
 }
 
+/// The days an overview covers: `from..=to`, at most 30, newest last.
+pub fn days(from: NaiveDate, to: NaiveDate) -> Result<Vec<NaiveDate>, FlowError> {
+    if from > to || (to - from).num_days() >= 30 {
+        return Err(FlowError::Invalid(FieldErrors::single("from", "Choose a range of 1 to 30 days.")));
+    }
+    Ok(from.iter_days().take_while(|d| *d <= to).collect())
+}
+
+/// Counts by type per day, and the groups, for one service.
+#[derive(Debug, Clone)]
+pub struct Overview {
+    pub days: Vec<NaiveDate>,
+    /// Per type, its count on each day.
+    pub counts: Vec<(String, Vec<u64>)>,
+    pub groups: Vec<crate::store::error_log::Group>,
+}
+
+/// Groups listed at most.
+pub const GROUP_LIMIT: isize = 50;
+
+/// The overview of `service` over `days`: the groups (three round trips)
+/// and the day counters of the types they show (one MGET).
+pub async fn overview(core: &Core, service: &str, days: Vec<NaiveDate>) -> Result<Overview, FlowError> {
+    let groups = core.errors.groups(service, GROUP_LIMIT, &days).await?;
+    let mut kinds: Vec<String> = groups.iter().map(|g| g.kind.clone()).collect();
+    if service == core.errors.service() {
+        kinds.extend(crate::store::error_log::ErrorKind::ALL.iter().map(|k| k.as_str().to_owned()));
+    }
+    kinds.sort();
+    kinds.dedup();
+    let count_keys: Vec<String> =
+        kinds.iter().flat_map(|k| days.iter().map(move |d| keys::error_count(service, k, *d))).collect();
+    let mut conn = core.redis.clone();
+    let values: Vec<Option<u64>> = if count_keys.is_empty() {
+        Vec::new()
+    } else {
+        conn.mget(&count_keys).await.map_err(crate::store::StoreError::from)?
+    };
+    let counts = kinds
+        .into_iter()
+        .enumerate()
+        .map(|(i, k)| (k, values[i * days.len()..(i + 1) * days.len()].iter().map(|v| v.unwrap_or(0)).collect()))
+        .filter(|(_, c): &(String, Vec<u64>)| c.iter().any(|n| *n > 0))
+        .collect();
+    Ok(Overview { days, counts, groups })
+}
+
+/// Resolves, ignores or reopens a group; `admin` is logged with it.
+pub async fn set_group_state(
+    core: &Core,
+    admin: uuid::Uuid,
+    service: &str,
+    group: &str,
+    state: crate::store::error_log::GroupState,
+) -> Result<(), FlowError> {
+    let service = slug(Some(service)).map_err(|_| FlowError::NotFound)?;
+    if group.len() != 16 || !group.bytes().all(|b| b.is_ascii_hexdigit()) {
+        return Err(FlowError::NotFound);
+    }
+    if !core.errors.set_group_state(&service, group, state).await? {
+        return Err(FlowError::NotFound);
+    }
+    tracing::info!(target: "audit", %admin, %service, %group, ?state, "error group state changed");
+    Ok(())
+}
+
 /// One record, by its key (which must be an error key).
 pub async fn record(core: &Core, key: &str) -> Result<ErrorRecord, FlowError> {
     if !key.starts_with("error:") || key.starts_with("error:index:") || key.starts_with("error:count:") {

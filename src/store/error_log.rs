@@ -9,6 +9,7 @@ use rand::Rng;
 use redis::AsyncCommands;
 use redis::aio::ConnectionManager;
 use serde::{Deserialize, Serialize};
+use std::collections::HashMap;
 
 /// The `type` of a recorded error.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -171,9 +172,33 @@ impl ErrorRecorder {
             metadata: error.metadata,
         };
         let json = serde_json::to_string(&record).map_err(|e| super::StoreError::corrupt(&key, e.to_string()))?;
+        let group = group_id(service, kind, &record.message);
+        let group_key = keys::error_group(service, &group);
+        let groups = keys::error_groups(service);
+        let group_count = keys::error_group_count(service, &group, day);
+        let at_ms = at.timestamp_millis();
         let mut conn = self.conn.clone();
         let mut pipe = redis::pipe();
         pipe.atomic()
+            // The group: first seen once, then last seen, count, sparkline.
+            .hset_nx(&group_key, "first_seen", at_ms)
+            .ignore()
+            .hset_nx(&group_key, "sample", &record.message)
+            .ignore()
+            .hset_multiple(&group_key, &[("kind", kind), ("last_seen", &at_ms.to_string())])
+            .ignore()
+            .hincr(&group_key, "count", 1)
+            .ignore()
+            .expire(&group_key, self.index_ttl as i64)
+            .ignore()
+            .zadd(&groups, &group, at_ms)
+            .ignore()
+            .expire(&groups, self.index_ttl as i64)
+            .ignore()
+            .incr(&group_count, 1)
+            .ignore()
+            .expire(&group_count, self.index_ttl as i64)
+            .ignore()
             .set_ex(&key, json, self.ttl)
             .ignore()
             .sadd(&index, &key)
@@ -222,6 +247,177 @@ impl ErrorRecorder {
     }
 }
 
+/// Where a group stands with the people on call.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum GroupState {
+    Open,
+    Resolved,
+    Ignored,
+    /// Resolved, then seen again.
+    Regressed,
+}
+
+/// A group of alike errors (same service, type and folded message).
+#[derive(Debug, Clone, Serialize)]
+pub struct Group {
+    pub id: String,
+    pub service: String,
+    #[serde(rename = "type")]
+    pub kind: String,
+    /// The first message seen, as it was.
+    pub sample: String,
+    pub first_seen: i64,
+    pub last_seen: i64,
+    pub count: u64,
+    pub state: GroupState,
+    /// Errors per day, oldest first, over the days asked for.
+    pub daily: Vec<u64>,
+}
+
+fn group_from(service: &str, id: String, mut h: HashMap<String, String>, daily: Vec<u64>) -> Option<Group> {
+    let num = |h: &mut HashMap<String, String>, f: &str| h.remove(f).and_then(|v| v.parse::<i64>().ok());
+    let last_seen = num(&mut h, "last_seen")?;
+    let state_at = num(&mut h, "state_at").unwrap_or(0);
+    let state = match h.get("state").map(String::as_str) {
+        Some("resolved") if last_seen > state_at => GroupState::Regressed,
+        Some("resolved") => GroupState::Resolved,
+        Some("ignored") => GroupState::Ignored,
+        _ => GroupState::Open,
+    };
+    Some(Group {
+        id,
+        service: service.to_owned(),
+        first_seen: num(&mut h, "first_seen").unwrap_or(last_seen),
+        last_seen,
+        count: num(&mut h, "count").unwrap_or(0).max(0) as u64,
+        kind: h.remove("kind").unwrap_or_default(),
+        sample: h.remove("sample").unwrap_or_default(),
+        state,
+        daily,
+    })
+}
+
+impl ErrorRecorder {
+    /// A service's groups, most recently seen first, with their counts on
+    /// `days`: three round trips whatever the number of errors.
+    pub async fn groups(&self, service: &str, limit: isize, days: &[NaiveDate]) -> StoreResult<Vec<Group>> {
+        let mut conn = self.conn.clone();
+        let ids: Vec<String> = conn.zrevrange(keys::error_groups(service), 0, limit - 1).await?;
+        self.read_groups(service, ids, days).await
+    }
+
+    /// One group, if it is still known.
+    pub async fn group(&self, service: &str, id: &str, days: &[NaiveDate]) -> StoreResult<Option<Group>> {
+        Ok(self.read_groups(service, vec![id.to_owned()], days).await?.pop())
+    }
+
+    async fn read_groups(&self, service: &str, ids: Vec<String>, days: &[NaiveDate]) -> StoreResult<Vec<Group>> {
+        if ids.is_empty() {
+            return Ok(Vec::new());
+        }
+        let mut conn = self.conn.clone();
+        let mut pipe = redis::pipe();
+        for id in &ids {
+            pipe.hgetall(keys::error_group(service, id));
+        }
+        let hashes: Vec<HashMap<String, String>> = pipe.query_async(&mut conn).await?;
+        let count_keys: Vec<String> =
+            ids.iter().flat_map(|id| days.iter().map(move |d| keys::error_group_count(service, id, *d))).collect();
+        let counts: Vec<Option<u64>> = if count_keys.is_empty() { Vec::new() } else { conn.mget(&count_keys).await? };
+        let per_group = days.len();
+        Ok(ids
+            .into_iter()
+            .zip(hashes)
+            .enumerate()
+            .filter_map(|(i, (id, h))| {
+                let daily = counts.get(i * per_group..(i + 1) * per_group).unwrap_or_default();
+                group_from(service, id, h, daily.iter().map(|c| c.unwrap_or(0)).collect())
+            })
+            .collect())
+    }
+
+    /// Marks a group resolved, ignored or open again; false when unknown.
+    pub async fn set_group_state(&self, service: &str, id: &str, state: GroupState) -> StoreResult<bool> {
+        let key = keys::error_group(service, id);
+        let mut conn = self.conn.clone();
+        let exists: bool = conn.exists(&key).await?;
+        if !exists {
+            return Ok(false);
+        }
+        let state = match state {
+            GroupState::Resolved => "resolved",
+            GroupState::Ignored => "ignored",
+            GroupState::Open | GroupState::Regressed => "open",
+        };
+        let now = Utc::now().timestamp_millis().to_string();
+        let _: () = conn.hset_multiple(&key, &[("state", state), ("state_at", now.as_str())]).await?;
+        Ok(true)
+    }
+}
+
+/// A message with what varies between occurrences folded: quoted values,
+/// ids (hex runs of 8+ with a digit, UUIDs) and numbers. Errors of one
+/// service and type with the same folded message form one group.
+pub fn normalize(message: &str) -> String {
+    let mut out = String::with_capacity(message.len());
+    let chars: Vec<char> = message.chars().collect();
+    let mut i = 0;
+    while i < chars.len() {
+        let c = chars[i];
+        if c == '"' || c == '\'' {
+            if let Some(end) = chars[i + 1..].iter().position(|&d| d == c) {
+                out.push(c);
+                out.push('…');
+                out.push(c);
+                i += end + 2;
+                continue;
+            }
+        }
+        if c.is_ascii_alphanumeric() {
+            let start = i;
+            while i < chars.len() && (chars[i].is_ascii_alphanumeric() || chars[i] == '-') {
+                i += 1;
+            }
+            let word: String = chars[start..i].iter().collect();
+            let hexish = word.len() >= 8
+                && word.chars().any(|c| c.is_ascii_digit())
+                && word.chars().all(|c| c.is_ascii_hexdigit() || c == '-');
+            if hexish {
+                out.push_str("{id}");
+            } else if word.chars().all(|c| c.is_ascii_digit()) {
+                out.push_str("{n}");
+            } else {
+                // Digits inside a word (`order123`) are folded too.
+                let mut last_digit = false;
+                for ch in word.chars() {
+                    if ch.is_ascii_digit() {
+                        if !last_digit {
+                            out.push_str("{n}");
+                        }
+                        last_digit = true;
+                    } else {
+                        out.push(ch);
+                        last_digit = false;
+                    }
+                }
+            }
+            continue;
+        }
+        out.push(c);
+        i += 1;
+    }
+    out
+}
+
+/// The group of an error: 16 hex digits of SHA-256 over service, type and
+/// the folded message.
+pub fn group_id(service: &str, kind: &str, message: &str) -> String {
+    use sha2::{Digest, Sha256};
+    let digest = Sha256::digest(format!("{service}\0{kind}\0{}", normalize(message)).as_bytes());
+    digest.iter().take(8).map(|b| format!("{b:02x}")).collect()
+}
+
 /// A 12-character lowercase alphanumeric id (about 62 bits of randomness).
 fn short_id() -> String {
     const ALPHABET: &[u8] = b"abcdefghijklmnopqrstuvwxyz0123456789";
@@ -244,6 +440,20 @@ fn truncate(mut s: String) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn alike_messages_fold_to_one_group() {
+        assert_eq!(normalize("Order 123 failed for user 'ann'"), "Order {n} failed for user '…'");
+        assert_eq!(
+            normalize("Payment 0b1f8a2c-4e1b-4a5e-9a3b-2f6f1c0d9e77 declined: \"card_declined\""),
+            "Payment {id} declined: \"…\""
+        );
+        assert_eq!(normalize("timeout after 30s on db2"), "timeout after {n}s on db{n}");
+        assert_eq!(group_id("svc", "t", "Order 1 failed"), group_id("svc", "t", "Order 99 failed"));
+        assert_ne!(group_id("svc", "t", "Order 1 failed"), group_id("svc", "u", "Order 1 failed"));
+        assert_ne!(group_id("svc", "t", "Order 1 failed"), group_id("svc", "t", "Order 1 shipped"));
+        assert_eq!(normalize("unterminated 'quote 5"), "unterminated 'quote {n}");
+    }
 
     #[test]
     fn records_serialise_in_the_seed_shape() {

@@ -152,3 +152,83 @@ pub async fn show(
     require_admin(&state, &ctx, &headers, &auth).await?;
     errors::record(&state.core, &key).await.map(Json).map_err(|e| fail(&state, &ctx, e))
 }
+
+#[derive(Deserialize)]
+pub struct GroupsQuery {
+    service: Option<String>,
+    from: Option<String>,
+    to: Option<String>,
+    #[serde(rename = "type")]
+    kind: Option<String>,
+}
+
+#[derive(Serialize)]
+pub struct GroupsBody {
+    service: String,
+    days: Vec<String>,
+    /// Per type, its count on each of `days`.
+    counts: std::collections::BTreeMap<String, Vec<u64>>,
+    groups: Vec<keyhold::store::error_log::Group>,
+}
+
+fn date_param(value: Option<&str>, field: &'static str) -> Result<Option<chrono::NaiveDate>, ApiError> {
+    match value.filter(|d| !d.is_empty()) {
+        Some(d) => chrono::NaiveDate::parse_from_str(d, "%Y-%m-%d").map(Some).map_err(|_| {
+            ApiError::plain(FlowError::Invalid(keyhold::flows::FieldErrors::single(field, "Use YYYY-MM-DD.")))
+        }),
+        None => Ok(None),
+    }
+}
+
+/// `GET /api/admin/errors/groups?service&from&to&type`: groups of alike
+/// errors (first and last seen, count, per-day counts, state) and the
+/// counts by type per day.
+pub async fn groups(
+    State(state): State<AppState>,
+    Extension(ctx): Extension<RequestContext>,
+    headers: HeaderMap,
+    auth: AuthSession,
+    query: Result<Query<GroupsQuery>, QueryRejection>,
+) -> Result<Json<GroupsBody>, ApiError> {
+    require_admin(&state, &ctx, &headers, &auth).await?;
+    let Query(q) = query?;
+    let to = date_param(q.to.as_deref(), "to")?.unwrap_or_else(|| chrono::Utc::now().date_naive());
+    let from = date_param(q.from.as_deref(), "from")?.unwrap_or(to - chrono::Duration::days(13));
+    let service = q.service.unwrap_or_else(|| state.core.errors.service().to_owned());
+    let result = async {
+        let days = errors::days(from, to)?;
+        errors::overview(&state.core, &service, days).await
+    }
+    .await;
+    match result {
+        Ok(o) => Ok(Json(GroupsBody {
+            service,
+            days: o.days.iter().map(ToString::to_string).collect(),
+            counts: o.counts.into_iter().collect(),
+            groups: o.groups.into_iter().filter(|g| q.kind.as_deref().is_none_or(|k| g.kind == k)).collect(),
+        })),
+        Err(e) => Err(fail(&state, &ctx, e)),
+    }
+}
+
+/// `POST /api/admin/errors/groups/{service}/{group}/{resolve|ignore|reopen}`.
+pub async fn group_action(
+    State(state): State<AppState>,
+    Extension(ctx): Extension<RequestContext>,
+    headers: HeaderMap,
+    auth: AuthSession,
+    Path((service, group, action)): Path<(String, String, String)>,
+) -> Result<StatusCode, ApiError> {
+    use keyhold::store::error_log::GroupState;
+    let admin = require_admin(&state, &ctx, &headers, &auth).await?;
+    let target = match action.as_str() {
+        "resolve" => GroupState::Resolved,
+        "ignore" => GroupState::Ignored,
+        "reopen" => GroupState::Open,
+        _ => return Err(ApiError::plain(FlowError::NotFound)),
+    };
+    match errors::set_group_state(&state.core, admin, &service, &group, target).await {
+        Ok(()) => Ok(StatusCode::NO_CONTENT),
+        Err(e) => Err(fail(&state, &ctx, e)),
+    }
+}

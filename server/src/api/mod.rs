@@ -31,6 +31,8 @@ pub fn router() -> Router<AppState> {
         .route("/api/me", get(auth::me))
         .route("/api/errors", post(admin::ingest).layer(DefaultBodyLimit::max(admin::INGEST_BODY_LIMIT)))
         .route("/api/admin/errors", get(admin::list))
+        .route("/api/admin/errors/groups", get(admin::groups))
+        .route("/api/admin/errors/groups/{service}/{group}/{action}", post(admin::group_action))
         .route("/api/admin/errors/{key}", get(admin::show))
         .route("/api/payments", get(payments::list).post(payments::create))
         .route("/api/payments/webhook", post(payments::webhook))

@@ -199,3 +199,59 @@ async fn admins_page_filter_and_search_the_log() {
     let res = app.client.get(app.url("/api/admin/errors?date=yesterday")).bearer_auth(&boss).send().await.unwrap();
     assert_eq!(res.status(), 400);
 }
+
+#[tokio::test]
+async fn alike_errors_group_and_a_resolved_group_that_recurs_regresses() {
+    let (app, boss) = admin_app().await;
+    for i in 0..5 {
+        ingest(&app, Some(INGEST), &record("orders", "timeout", &format!("Order {i} timed out after {i}0s"))).await;
+    }
+    ingest(&app, Some(INGEST), &record("orders", "validation", "Email 'x@y' is invalid")).await;
+    let groups = || {
+        let req = app.client.get(app.url("/api/admin/errors/groups?service=orders")).bearer_auth(&boss);
+        async move { req.send().await.unwrap().json::<Value>().await.unwrap() }
+    };
+    let body = groups().await;
+    let list = body["groups"].as_array().unwrap();
+    assert_eq!(list.len(), 2, "{body}");
+    let timeout = list.iter().find(|g| g["type"] == "timeout").unwrap();
+    assert_eq!(timeout["count"], 5);
+    assert_eq!(timeout["state"], "open");
+    assert_eq!(timeout["sample"], "Order 0 timed out after 00s");
+    assert_eq!(timeout["daily"].as_array().unwrap().len(), 14);
+    assert_eq!(timeout["daily"][13], 5, "today is the last day");
+    assert_eq!(body["counts"]["timeout"][13], 5);
+
+    let id = timeout["id"].as_str().unwrap();
+    let act = |action: &str| {
+        let req =
+            app.client.post(app.url(&format!("/api/admin/errors/groups/orders/{id}/{action}"))).bearer_auth(&boss);
+        async move { req.send().await.unwrap().status() }
+    };
+    assert_eq!(act("resolve").await, 204);
+    let body = groups().await;
+    assert_eq!(body["groups"].as_array().unwrap().iter().find(|g| g["id"] == id).unwrap()["state"], "resolved");
+    tokio::time::sleep(std::time::Duration::from_millis(5)).await;
+    ingest(&app, Some(INGEST), &record("orders", "timeout", "Order 77 timed out after 70s")).await;
+    let body = groups().await;
+    let again = body["groups"].as_array().unwrap().iter().find(|g| g["id"] == id).unwrap().clone();
+    assert_eq!((again["state"].as_str(), again["count"].as_u64()), (Some("regressed"), Some(6)));
+    assert_eq!(act("ignore").await, 204);
+    assert_eq!(act("explode").await, 404);
+    let res = app
+        .client
+        .post(app.url("/api/admin/errors/groups/orders/0000000000000000/resolve"))
+        .bearer_auth(&boss)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 404);
+    let res = app
+        .client
+        .get(app.url("/api/admin/errors/groups?from=2026-01-01&to=2026-03-01"))
+        .bearer_auth(&boss)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 400, "at most 30 days");
+}
