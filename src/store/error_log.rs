@@ -365,14 +365,14 @@ pub fn normalize(message: &str) -> String {
     let mut i = 0;
     while i < chars.len() {
         let c = chars[i];
-        if c == '"' || c == '\'' {
-            if let Some(end) = chars[i + 1..].iter().position(|&d| d == c) {
-                out.push(c);
-                out.push('…');
-                out.push(c);
-                i += end + 2;
-                continue;
-            }
+        if (c == '"' || c == '\'')
+            && let Some(end) = chars[i + 1..].iter().position(|&d| d == c)
+        {
+            out.push(c);
+            out.push('…');
+            out.push(c);
+            i += end + 2;
+            continue;
         }
         if c.is_ascii_alphanumeric() {
             let start = i;
