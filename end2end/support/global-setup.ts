@@ -84,6 +84,8 @@ export default async function globalSetup() {
         OUTBOX_DIR: path.join(dataDir, 'outbox'),
         OBJECT_STORE_URL: path.join(dataDir, 'objects'),
         UPLOAD_MAX_BYTES: String(4 * 1024 * 1024),
+        ADMIN_EMAILS: 'admin-js@example.com,admin-nojs@example.com',
+        ERROR_INGEST_TOKEN: 'e2e-ingest-token-0123456789abcdef',
         LEPTOS_SITE_ADDR: `127.0.0.1:${appPort}`,
         LEPTOS_SITE_ROOT: process.env.KEYHOLD_SITE_ROOT ?? path.join(repoRoot, 'target', 'site'),
         // Tests share one client IP: keep the per-IP limits out of their way.

@@ -27,6 +27,7 @@ pub fn Header() -> impl IntoView {
                         match user.await {
                             Some(user) => view! {
                                 <div class="nav-links" data-testid="nav-signed-in">
+                                    {(user.role == "admin").then(|| view! { <a href="/admin/errors">"Errors"</a> })}
                                     <a href="/payments">"Payments"</a>
                                     <a href="/uploads">"Files"</a>
                                     <a href="/profile" class="nav-profile">

@@ -1,3 +1,4 @@
+pub mod admin;
 pub mod change_password;
 pub mod confirm_email;
 pub mod forgot_password;

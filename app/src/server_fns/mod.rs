@@ -2,6 +2,7 @@
 //! call a flow, then redirect or fail through [`ssr::finish`]. Every one has
 //! a fixed URL under `/fn/`.
 
+mod admin;
 mod password;
 mod payments;
 mod profile;
@@ -9,6 +10,7 @@ mod registration;
 mod session;
 mod uploads;
 
+pub use admin::*;
 pub use password::*;
 pub use payments::*;
 pub use profile::*;

@@ -1,0 +1,349 @@
+//! `/admin/errors` and `/admin/errors/{key}`: what is breaking, since when,
+//! how often, for whom. Plain GET forms and links (no JavaScript needed);
+//! every text from a record is escaped by the view.
+
+use crate::error::code;
+use crate::server_fns::{AdminErrorsView, ErrorDetailView, GroupRow, SetErrorGroup, admin_error, admin_errors};
+use leptos::prelude::*;
+use leptos_meta::Title;
+use leptos_router::components::Redirect;
+use leptos_router::hooks::{use_location, use_params_map, use_query_map};
+
+/// Colours of the chart's series, in order; cycled past the last.
+const PALETTE: [&str; 6] = ["#4f46e5", "#f59e0b", "#dc2626", "#0891b2", "#16a34a", "#9333ea"];
+
+fn refused(e: &crate::error::AppError, back: &'static str) -> AnyView {
+    if e.is(code::NOT_LOGGED_IN) {
+        view! { <Redirect path=back /> }.into_any()
+    } else {
+        view! {
+            <section class="card narrow center" data-testid="admin-refused">
+                <p class="status-code">"403"</p>
+                <h1>"Admins only"</h1>
+                <p class="muted">{e.to_string()}</p>
+            </section>
+        }
+        .into_any()
+    }
+}
+
+#[component]
+pub fn AdminErrorsPage() -> impl IntoView {
+    let query = use_query_map();
+    let get = move |k: &str| query.read().get(k);
+    let data = Resource::new(
+        move || (get("service"), get("from"), get("to"), get("type"), get("q"), get("page")),
+        |(service, from, to, kind, q, page)| {
+            admin_errors(service, from, to, kind, q, page.and_then(|p| p.parse().ok()))
+        },
+    );
+    view! {
+        <Title text="Errors" />
+        <Suspense fallback=|| view! { <p class="container">"Loading…"</p> }>
+            {move || Suspend::new(async move {
+                match data.await {
+                    Err(e) => refused(&e, "/login?next=%2Fadmin%2Ferrors"),
+                    Ok(view) => view! { <Dashboard view /> }.into_any(),
+                }
+            })}
+        </Suspense>
+    }
+}
+
+#[component]
+fn Dashboard(view: AdminErrorsView) -> impl IntoView {
+    let location = use_location();
+    let back = move || {
+        let search = location.search.get();
+        match search.trim_start_matches('?') {
+            "" => location.pathname.get(),
+            query => format!("{}?{query}", location.pathname.get()),
+        }
+    };
+    let link = |page: u64| {
+        let params =
+            [("service", &view.service), ("from", &view.from), ("to", &view.to), ("type", &view.kind), ("q", &view.q)];
+        let query: Vec<String> = params
+            .iter()
+            .filter(|(_, v)| !v.is_empty())
+            .map(|(k, v)| format!("{k}={}", encode(v)))
+            .chain(std::iter::once(format!("page={page}")))
+            .collect();
+        format!("/admin/errors?{}", query.join("&"))
+    };
+    let kinds: Vec<String> = view.series.iter().map(|(k, _)| k.clone()).collect();
+    let last = view.days.len().saturating_sub(1);
+    view! {
+        <section class="card admin" data-testid="admin-errors">
+            <div class="title-row">
+                <h1>"Errors"</h1>
+                <span class="muted">{format!("{} · {} to {}", view.service, view.from, view.to)}</span>
+            </div>
+            <form method="get" action="/admin/errors" class="filters" data-testid="filters">
+                <label>"Service"
+                    <select name="service">
+                        {view.services.iter().map(|s| view! { <option value=s.clone() selected=*s == view.service>{s.clone()}</option> }).collect_view()}
+                    </select>
+                </label>
+                <label>"From" <input type="date" name="from" value=view.from.clone() /></label>
+                <label>"To" <input type="date" name="to" value=view.to.clone() /></label>
+                <label>"Type"
+                    <select name="type">
+                        <option value="">"All"</option>
+                        {kinds.iter().map(|k| view! { <option value=k.clone() selected=*k == view.kind>{k.clone()}</option> }).collect_view()}
+                    </select>
+                </label>
+                <label class="grow">"Search"
+                    <input type="search" name="q" value=view.q.clone() placeholder="Correlation id, user id or text" />
+                </label>
+                <button type="submit" class="button button-small">"Show"</button>
+            </form>
+
+            <h2>"By type and day"</h2>
+            <Chart days=view.days.clone() series=view.series.clone() />
+            <table class="compare" data-testid="today-vs-yesterday">
+                <caption>"Today against yesterday (the last two days shown)"</caption>
+                <thead><tr><th scope="col">"Type"</th><th scope="col">"Yesterday"</th><th scope="col">"Today"</th></tr></thead>
+                <tbody>
+                    {view.series.iter().map(|(k, counts)| {
+                        let today = counts.get(last).copied().unwrap_or(0);
+                        let yesterday = if last > 0 { counts.get(last - 1).copied().unwrap_or(0) } else { 0 };
+                        let trend = if today > yesterday { "up" } else if today < yesterday { "down" } else { "same" };
+                        view! { <tr><th scope="row">{k.clone()}</th><td>{yesterday}</td><td class=format!("trend-{trend}")>{today}</td></tr> }
+                    }).collect_view()}
+                </tbody>
+            </table>
+
+            <h2>"Groups"</h2>
+            {view.groups.is_empty().then(|| view! { <p class="muted">"No groups in this service."</p> })}
+            <ul class="groups" data-testid="groups">
+                {view.groups.iter().map(|g| view! { <Group group=g.clone() service=view.service.clone() back=back() /> }).collect_view()}
+            </ul>
+
+            <h2>{format!("Errors on {}", view.to)}</h2>
+            {view.truncated.then(|| view! { <p class="alert alert-info">"The search stopped early on a busy day: narrow it down to see more."</p> })}
+            {view.errors.is_empty().then(|| view! { <p class="muted" data-testid="no-errors">"No errors match."</p> })}
+            <ul class="error-list" data-testid="error-list">
+                {view.errors.iter().map(|e| view! {
+                    <li class="error-row" data-testid="error">
+                        <a href=format!("/admin/errors/{}", encode(&e.key))>{e.message.clone()}</a>
+                        <span class="muted small">
+                            {e.time.clone()} " · " <span class="badge">{e.kind.clone()}</span>
+                            {(!e.endpoint.is_empty()).then(|| format!(" · {}", e.endpoint))}
+                            {(!e.user.is_empty()).then(|| format!(" · user {}", e.user))}
+                        </span>
+                    </li>
+                }).collect_view()}
+            </ul>
+            <nav class="pager" aria-label="Pages">
+                {(view.page > 1).then(|| view! { <a href=link(view.page - 1) rel="prev">"← Newer"</a> })}
+                <span class="muted">{format!("Page {}", view.page)}</span>
+                {view.has_more.then(|| view! { <a href=link(view.page + 1) rel="next">"Older →"</a> })}
+            </nav>
+        </section>
+    }
+}
+
+/// Percent-encodes a query value or a path segment.
+fn encode(v: &str) -> String {
+    v.bytes()
+        .map(|b| match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => (b as char).to_string(),
+            _ => format!("%{b:02X}"),
+        })
+        .collect()
+}
+
+/// Stacked bars, one per day; each segment names its numbers on hover and
+/// focus, and a table holds them for screen readers.
+#[component]
+fn Chart(days: Vec<String>, series: Vec<(String, Vec<u64>)>) -> impl IntoView {
+    let (width, height, pad) = (640.0_f64, 160.0_f64, 20.0_f64);
+    let totals: Vec<u64> =
+        (0..days.len()).map(|d| series.iter().map(|(_, c)| c.get(d).copied().unwrap_or(0)).sum()).collect();
+    let max = totals.iter().copied().max().unwrap_or(0).max(1) as f64;
+    let slot = (width - pad) / days.len().max(1) as f64;
+    let bar = (slot * 0.7).max(2.0);
+    let mut rects = Vec::new();
+    for (d, day) in days.iter().enumerate() {
+        let mut y = height - pad;
+        for (i, (kind, counts)) in series.iter().enumerate() {
+            let n = counts.get(d).copied().unwrap_or(0);
+            if n == 0 {
+                continue;
+            }
+            let h = (n as f64 / max) * (height - 2.0 * pad);
+            y -= h;
+            let x = pad + d as f64 * slot + (slot - bar) / 2.0;
+            let label = format!("{day}: {n} {kind}");
+            let title = label.clone();
+            rects.push(view! {
+                <rect x=format!("{x:.1}") y=format!("{y:.1}") width=format!("{bar:.1}") height=format!("{h:.1}")
+                    fill=PALETTE[i % PALETTE.len()] tabindex="0" aria-label=label>
+                    <title>{title}</title>
+                </rect>
+            });
+        }
+    }
+    let labels: Vec<_> = days
+        .iter()
+        .enumerate()
+        .filter(|(d, _)| days.len() <= 10 || d % 3 == 0 || *d == days.len() - 1)
+        .map(|(d, day)| {
+            let x = pad + d as f64 * slot + slot / 2.0;
+            view! { <text x=format!("{x:.1}") y=format!("{:.1}", height - 4.0) text-anchor="middle">{day.clone()}</text> }
+        })
+        .collect();
+    view! {
+        <figure class="chart" data-testid="chart">
+            <svg viewBox=format!("0 0 {width} {height}") role="img" aria-label="Errors by type and day">
+                <line x1=format!("{pad}") x2=format!("{width}") y1=format!("{:.1}", height - pad) y2=format!("{:.1}", height - pad) class="axis" />
+                {rects}
+                {labels}
+            </svg>
+            <figcaption class="legend">
+                {series.iter().enumerate().map(|(i, (k, _))| view! {
+                    <span><i style=format!("background:{}", PALETTE[i % PALETTE.len()])></i>{k.clone()}</span>
+                }).collect_view()}
+            </figcaption>
+            // A table cannot be narrower than its content: the wrapper hides it.
+            <div class="sr-only"><table>
+                <caption>"Errors by type and day"</caption>
+                <thead><tr><th scope="col">"Type"</th>{days.iter().map(|d| view! { <th scope="col">{d.clone()}</th> }).collect_view()}</tr></thead>
+                <tbody>
+                    {series.iter().map(|(k, counts)| view! {
+                        <tr><th scope="row">{k.clone()}</th>{counts.iter().map(|n| view! { <td>{*n}</td> }).collect_view()}</tr>
+                    }).collect_view()}
+                </tbody>
+            </table></div>
+        </figure>
+    }
+}
+
+fn sparkline(daily: &[u64]) -> String {
+    let max = daily.iter().copied().max().unwrap_or(0).max(1) as f64;
+    let step = 100.0 / (daily.len().max(2) - 1) as f64;
+    daily
+        .iter()
+        .enumerate()
+        .map(|(i, n)| format!("{:.1},{:.1}", i as f64 * step, 22.0 - (*n as f64 / max) * 20.0))
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
+fn state_label(state: &str) -> &'static str {
+    match state {
+        "regressed" => "Regressed",
+        "resolved" => "Resolved",
+        "ignored" => "Ignored",
+        _ => "Open",
+    }
+}
+
+/// What can be done to a group in a state: (action, label, the state it leads to).
+fn moves(state: &str) -> &'static [(&'static str, &'static str, &'static str)] {
+    match state {
+        "resolved" | "ignored" => &[("reopen", "Reopen", "open")],
+        _ => &[("resolve", "Resolve", "resolved"), ("ignore", "Ignore", "ignored")],
+    }
+}
+
+#[component]
+fn Group(group: GroupRow, service: String, back: String) -> impl IntoView {
+    let action = ServerAction::<SetErrorGroup>::new();
+    // With JavaScript the row follows its action at once; without, the
+    // post comes back to the dashboard, which shows the new state.
+    let state = RwSignal::new(group.state.clone());
+    let pressed = RwSignal::new(None::<&'static str>);
+    Effect::new(move |_| {
+        if matches!(action.value().get(), Some(Ok(())))
+            && let Some(next) = pressed.get_untracked()
+        {
+            state.set(next.to_owned());
+        }
+    });
+    let id = group.id.clone();
+    view! {
+        <li class="err-group" id=format!("group-{}", group.id) data-testid="group">
+            <div class="group-main">
+                <span class="group-message">{group.sample.clone()}</span>
+                <span class="muted small">
+                    <span class="badge">{group.kind.clone()}</span>
+                    {format!(" · {} times · first {} · last {}", group.count, group.first_seen, group.last_seen)}
+                </span>
+            </div>
+            <svg class="sparkline" viewBox="0 0 100 24" aria-label=format!("per day: {:?}", group.daily) role="img">
+                <polyline points=sparkline(&group.daily) />
+            </svg>
+            <span class=move || format!("badge badge-{}", state.get()) data-testid="group-state">
+                {move || state_label(&state.get())}
+            </span>
+            <div class="group-actions">
+                {move || moves(&state.get()).iter().map(|(value, label, leads_to)| {
+                    let (service, id, back) = (service.clone(), id.clone(), back.clone());
+                    let leads_to: &'static str = leads_to;
+                    view! {
+                        <ActionForm action=action attr:class="inline-form">
+                            <input type="hidden" name="service" value=service />
+                            <input type="hidden" name="group" value=id />
+                            <input type="hidden" name="action" value=*value />
+                            <input type="hidden" name="back" value=back />
+                            <button type="submit" class="button button-quiet button-small"
+                                on:click=move |_| pressed.set(Some(leads_to))>{*label}</button>
+                        </ActionForm>
+                    }
+                }).collect_view()}
+            </div>
+        </li>
+    }
+}
+
+#[component]
+pub fn AdminErrorPage() -> impl IntoView {
+    let params = use_params_map();
+    let data = Resource::new(move || params.read().get("key").unwrap_or_default(), admin_error);
+    view! {
+        <Title text="Error" />
+        <Suspense fallback=|| view! { <p class="container">"Loading…"</p> }>
+            {move || Suspend::new(async move {
+                match data.await {
+                    Err(e) if e.is("not_found") => view! { <crate::pages::not_found::NotFound /> }.into_any(),
+                    Err(e) => refused(&e, "/login?next=%2Fadmin%2Ferrors"),
+                    Ok(record) => view! { <Detail record /> }.into_any(),
+                }
+            })}
+        </Suspense>
+    }
+}
+
+#[component]
+fn Detail(record: ErrorDetailView) -> impl IntoView {
+    let date = record.timestamp.get(..10).unwrap_or_default().to_owned();
+    let same_request = (!record.correlation_id.is_empty()).then(|| {
+        format!("/admin/errors?service={}&to={date}&q={}", encode(&record.service), encode(&record.correlation_id))
+    });
+    let group = format!("/admin/errors?service={}&to={date}#group-{}", encode(&record.service), record.group);
+    let dash = |s: &str| if s.is_empty() { "—".to_owned() } else { s.to_owned() };
+    view! {
+        <section class="card admin" data-testid="admin-error">
+            <p><a href="/admin/errors">"← Errors"</a></p>
+            <h1 class="error-message">{record.message.clone()}</h1>
+            <dl class="facts">
+                <dt>"Service"</dt><dd>{record.service.clone()}</dd>
+                <dt>"Type"</dt><dd>{record.kind.clone()}</dd>
+                <dt>"Time"</dt><dd>{record.timestamp.clone()}</dd>
+                <dt>"Endpoint"</dt><dd>{format!("{} {}", record.method, dash(&record.endpoint))}</dd>
+                <dt>"User"</dt><dd>{dash(&record.user_id)}</dd>
+                <dt>"Client"</dt><dd>{dash(&record.ip_address)}</dd>
+                <dt>"Correlation id"</dt><dd><code>{dash(&record.correlation_id)}</code></dd>
+                <dt>"Key"</dt><dd><code>{record.key.clone()}</code></dd>
+            </dl>
+            <h2>"Stack"</h2>
+            <pre class="stack" data-testid="stack">{dash(&record.stack)}</pre>
+            <p class="actions">
+                {same_request.map(|href| view! { <a class="button button-quiet" href=href>"Errors of the same request"</a> })}
+                <a class="button button-quiet" href=group>"Its group"</a>
+            </p>
+        </section>
+    }
+}

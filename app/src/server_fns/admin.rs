@@ -1,0 +1,208 @@
+//! The admin error dashboard's server functions (README: "Error log"):
+//! admins only; every other signed-in person gets `forbidden`.
+
+use crate::error::AppError;
+use leptos::prelude::*;
+use serde::{Deserialize, Serialize};
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct GroupRow {
+    pub id: String,
+    pub kind: String,
+    pub sample: String,
+    pub first_seen: String,
+    pub last_seen: String,
+    pub count: u64,
+    pub state: String,
+    pub daily: Vec<u64>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ErrorRow {
+    pub key: String,
+    pub time: String,
+    pub kind: String,
+    pub message: String,
+    pub endpoint: String,
+    pub user: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AdminErrorsView {
+    pub services: Vec<String>,
+    pub service: String,
+    pub from: String,
+    pub to: String,
+    pub days: Vec<String>,
+    /// Per type, its count on each day.
+    pub series: Vec<(String, Vec<u64>)>,
+    pub groups: Vec<GroupRow>,
+    /// The errors of `to`, newest first.
+    pub errors: Vec<ErrorRow>,
+    pub kind: String,
+    pub q: String,
+    pub page: u64,
+    pub has_more: bool,
+    pub truncated: bool,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ErrorDetailView {
+    pub key: String,
+    pub service: String,
+    pub kind: String,
+    pub message: String,
+    pub stack: String,
+    pub user_id: String,
+    pub correlation_id: String,
+    pub timestamp: String,
+    pub endpoint: String,
+    pub method: String,
+    pub ip_address: String,
+    pub group: String,
+}
+
+#[cfg(feature = "ssr")]
+async fn require_admin() -> Result<uuid::Uuid, AppError> {
+    let user = super::ssr::signed_in_user().await?;
+    match keyhold::flows::admin::require(user.role) {
+        Ok(()) => {
+            tracing::info!(target: "audit", admin = %user.id, "admin page");
+            Ok(user.id)
+        }
+        Err(e) => Err(crate::ssr::fail(e).await),
+    }
+}
+
+#[cfg(feature = "ssr")]
+fn time_text(ms: i64) -> String {
+    chrono::DateTime::from_timestamp_millis(ms).map(|d| d.format("%Y-%m-%d %H:%M UTC").to_string()).unwrap_or_default()
+}
+
+#[server(prefix = "/fn", endpoint = "admin-errors")]
+pub async fn admin_errors(
+    service: Option<String>,
+    from: Option<String>,
+    to: Option<String>,
+    kind: Option<String>,
+    q: Option<String>,
+    page: Option<u64>,
+) -> Result<AdminErrorsView, AppError> {
+    use keyhold::flows::errors::{self, Query};
+    use keyhold::flows::{FieldErrors, FlowError};
+    require_admin().await?;
+    let core = crate::ssr::core()?;
+    let date = |v: &Option<String>, field: &'static str| match v.as_deref().filter(|d| !d.is_empty()) {
+        Some(d) => chrono::NaiveDate::parse_from_str(d, "%Y-%m-%d")
+            .map(Some)
+            .map_err(|_| FlowError::Invalid(FieldErrors::single(field, "Use YYYY-MM-DD."))),
+        None => Ok(None),
+    };
+    let result = async {
+        let to = date(&to, "to")?.unwrap_or_else(|| chrono::Utc::now().date_naive());
+        let from = date(&from, "from")?.unwrap_or(to - chrono::Duration::days(13));
+        let days = errors::days(from, to)?;
+        let kind = kind.filter(|k| !k.is_empty());
+        let q = q.filter(|q| !q.trim().is_empty());
+        let list = errors::page(
+            &core,
+            Query {
+                service: service.filter(|s| !s.is_empty()),
+                date: Some(to),
+                kind: kind.clone(),
+                q: q.clone(),
+                page: page.unwrap_or(1),
+            },
+        )
+        .await?;
+        let overview = errors::overview(&core, &list.service, days).await?;
+        Ok::<_, FlowError>(AdminErrorsView {
+            services: list.services,
+            service: list.service,
+            from: from.to_string(),
+            to: to.to_string(),
+            days: overview.days.iter().map(|d| d.format("%m-%d").to_string()).collect(),
+            series: overview.counts,
+            groups: overview
+                .groups
+                .into_iter()
+                .filter(|g| kind.as_deref().is_none_or(|k| g.kind == k))
+                .map(|g| GroupRow {
+                    id: g.id,
+                    kind: g.kind,
+                    sample: g.sample,
+                    first_seen: time_text(g.first_seen),
+                    last_seen: time_text(g.last_seen),
+                    count: g.count,
+                    state: serde_json::to_value(g.state)
+                        .ok()
+                        .and_then(|v| v.as_str().map(str::to_owned))
+                        .unwrap_or_default(),
+                    daily: g.daily,
+                })
+                .collect(),
+            errors: list
+                .records
+                .into_iter()
+                .map(|(key, r)| ErrorRow {
+                    key,
+                    time: r.timestamp.replace('T', " ").replace('Z', " UTC"),
+                    kind: r.kind,
+                    message: r.message,
+                    endpoint: r.metadata.endpoint.unwrap_or_default(),
+                    user: r.user_id.unwrap_or_default(),
+                })
+                .collect(),
+            kind: kind.unwrap_or_default(),
+            q: q.unwrap_or_default(),
+            page: list.page,
+            has_more: list.has_more,
+            truncated: list.truncated,
+        })
+    }
+    .await;
+    match result {
+        Ok(view) => Ok(view),
+        Err(e) => Err(crate::ssr::fail(e).await),
+    }
+}
+
+#[server(prefix = "/fn", endpoint = "admin-error")]
+pub async fn admin_error(key: String) -> Result<ErrorDetailView, AppError> {
+    require_admin().await?;
+    let core = crate::ssr::core()?;
+    match keyhold::flows::errors::record(&core, &key).await {
+        Ok(r) => Ok(ErrorDetailView {
+            group: keyhold::store::error_log::group_id(&r.service, &r.kind, &r.message),
+            key,
+            service: r.service,
+            kind: r.kind,
+            message: r.message,
+            stack: r.stack.unwrap_or_default(),
+            user_id: r.user_id.unwrap_or_default(),
+            correlation_id: r.correlation_id.unwrap_or_default(),
+            timestamp: r.timestamp,
+            endpoint: r.metadata.endpoint.unwrap_or_default(),
+            method: r.metadata.method.unwrap_or_default(),
+            ip_address: r.metadata.ip_address.unwrap_or_default(),
+        }),
+        Err(e) => Err(crate::ssr::fail(e).await),
+    }
+}
+
+#[server(prefix = "/fn", endpoint = "admin-error-group")]
+pub async fn set_error_group(service: String, group: String, action: String, back: String) -> Result<(), AppError> {
+    use keyhold::store::error_log::GroupState;
+    let admin = require_admin().await?;
+    let core = crate::ssr::core()?;
+    let state = match action.as_str() {
+        "resolve" => GroupState::Resolved,
+        "ignore" => GroupState::Ignored,
+        _ => GroupState::Open,
+    };
+    let result = keyhold::flows::errors::set_group_state(&core, admin, &service, &group, state).await;
+    // Back to the dashboard as it was (only a path under /admin/errors).
+    let back =
+        if back.starts_with("/admin/errors") && !back.starts_with("//") { back } else { "/admin/errors".to_owned() };
+    super::ssr::finish(result, |_| back.clone(), super::ssr::Echo::default()).await
+}

@@ -1,0 +1,81 @@
+import { test, expect, snap, Mailbox, uniqueUser } from '../support/fixtures';
+import { LoginPage, signUp, waitForApp } from '../support/pages';
+import { APIRequestContext, Page } from '@playwright/test';
+
+const INGEST = 'e2e-ingest-token-0123456789abcdef';
+
+/** The project's admin (listed in ADMIN_EMAILS), registered once through the API. */
+async function admin(request: APIRequestContext, mailbox: Mailbox, project: string) {
+  const email = `admin-${project}@example.com`;
+  const user = { ...uniqueUser('admin', project), email };
+  const data = { name: 'On Call', email, phone: '5551234567', password: user.password, username: user.username };
+  const sent = await request.post('/api/email/send-code', {
+    data: { email, purpose: 'finish_registration', delivery_method: 'email', registration_data: data },
+  });
+  expect(sent.status()).toBe(200);
+  const code = Mailbox.code(await mailbox.latest(email));
+  expect((await request.post('/api/email/complete-registration', { data: { email, code } })).status()).toBe(200);
+  return user;
+}
+
+async function snapBoth(page: Page, name: string, project: string) {
+  await snap(page, name, project);
+  const desktop = page.viewportSize();
+  await page.setViewportSize({ width: 360, height: 740 });
+  await snap(page, `${name}-360`, project);
+  if (desktop) await page.setViewportSize(desktop);
+}
+
+test('an admin sees the chart, groups and errors, reads one, and resolves a group', async ({ page, mailbox, request }, testInfo) => {
+  const project = testInfo.project.name;
+  const service = `shop-${project}`;
+  for (let i = 0; i < 6; i++) {
+    const res = await request.post('/api/errors', {
+      headers: { authorization: `Bearer ${INGEST}` },
+      data: {
+        service, type: i % 3 === 0 ? 'timeout' : 'validation',
+        message: i % 3 === 0 ? `Gateway timed out after ${i}0s` : `Field <b>email</b> invalid for order ${i}`,
+        stack: `Error: boom\n    at checkout (cart.js:${i})`, userId: `user-${i}`, correlationId: `corr-${project}-${i}`,
+        metadata: { endpoint: `/api/orders/${i}`, method: 'POST', ipAddress: '203.0.113.9' },
+      },
+    });
+    expect(res.status()).toBe(201);
+  }
+  const user = await admin(request, mailbox, project);
+  const login = new LoginPage(page, project);
+  await login.open();
+  await login.logIn(user.email, user.password);
+  await expect(page).toHaveURL(/\/profile/);
+
+  await page.goto(`/admin/errors?service=${service}`);
+  await waitForApp(page, project);
+  await expect(page.getByTestId('chart').locator('rect')).toHaveCount(2);
+  await expect(page.getByTestId('groups').getByTestId('group')).toHaveCount(2);
+  await expect(page.getByTestId('error-list').getByTestId('error')).toHaveCount(6);
+  // Markup from records is shown as text, never run.
+  await expect(page.getByTestId('error-list')).toContainText('Field <b>email</b> invalid for order 5');
+  await snapBoth(page, 'admin-errors', project);
+
+  await page.getByRole('link', { name: 'Field <b>email</b> invalid for order 4' }).click();
+  await expect(page.getByTestId('admin-error')).toBeVisible();
+  await expect(page.getByTestId('stack')).toHaveText('Error: boom\n    at checkout (cart.js:4)');
+  await snapBoth(page, 'admin-error', project);
+  await page.getByRole('link', { name: 'Errors of the same request' }).click();
+  await expect(page.getByTestId('error-list').getByTestId('error')).toHaveCount(1);
+
+  await page.goto(`/admin/errors?service=${service}&type=timeout`);
+  await waitForApp(page, project);
+  const group = page.getByTestId('group');
+  await expect(group).toHaveCount(1);
+  await group.getByRole('button', { name: 'Resolve' }).click();
+  await expect(page.getByTestId('group-state')).toHaveText('Resolved');
+  await snapBoth(page, 'admin-group-resolved', project);
+});
+
+test('a signed-in non-admin is refused the dashboard', async ({ page, mailbox }, testInfo) => {
+  const project = testInfo.project.name;
+  await signUp(page, mailbox, 'notadmin', project);
+  await page.goto('/admin/errors');
+  await expect(page.getByTestId('admin-refused')).toContainText('Admins only');
+  await snap(page, 'admin-refused', project);
+});
