@@ -314,6 +314,11 @@ pub fn files_usage(user_id: impl Display) -> String {
 /// `stats:cache`: HASH `hits misses`.
 pub const STATS_CACHE: &str = "stats:cache";
 
+/// `stats:cache:{YYYY-MM-DDTHH}`: HASH `hits misses` of one UTC hour (kept 2 h).
+pub fn stats_cache_hour(at: DateTime<Utc>) -> String {
+    format!("stats:cache:{}", at.format("%Y-%m-%dT%H"))
+}
+
 /// `lock:job:{name}`
 pub fn job_lock(name: &str) -> String {
     format!("lock:job:{name}")

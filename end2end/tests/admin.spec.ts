@@ -70,6 +70,19 @@ test('an admin sees the chart, groups and errors, reads one, and resolves a grou
   await group.getByRole('button', { name: 'Resolve' }).click();
   await expect(page.getByTestId('group-state')).toHaveText('Resolved');
   await snapBoth(page, 'admin-group-resolved', project);
+
+  // The monitoring panel, and a cache action behind a confirmation.
+  await page.getByRole('link', { name: 'Monitoring' }).click();
+  await expect(page).toHaveURL(/\/admin$/);
+  await waitForApp(page, project);
+  await expect(page.getByTestId('admin-monitor')).toContainText('used_memory_human');
+  await page.getByRole('button', { name: 'Drop all user cache entries' }).click();
+  await expect(page.getByTestId('drop-all-error')).toContainText('Please correct');
+  await page.getByLabel(/Yes, drop every user cache entry/).check();
+  await page.getByRole('button', { name: 'Drop all user cache entries' }).click();
+  await expect(page).toHaveURL(/\/admin\?dropped=\d+$/);
+  await expect(page.getByTestId('notice')).toContainText('user cache entries dropped');
+  await snapBoth(page, 'admin-monitor', project);
 });
 
 test('a signed-in non-admin is refused the dashboard', async ({ page, mailbox }, testInfo) => {

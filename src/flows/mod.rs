@@ -5,6 +5,7 @@ pub mod admin;
 pub mod codes;
 pub mod errors;
 pub mod login;
+pub mod monitor;
 pub mod password;
 pub mod payments;
 pub mod profile;

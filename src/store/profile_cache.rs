@@ -105,11 +105,19 @@ impl CacheStats {
             return Ok(());
         }
         let mut conn = conn.clone();
+        // Since start, and per UTC hour (kept two hours) for "the last hour".
+        let hour = keys::stats_cache_hour(chrono::Utc::now());
         let result = redis::pipe()
             .atomic()
             .hincr(keys::STATS_CACHE, "hits", hits)
             .ignore()
             .hincr(keys::STATS_CACHE, "misses", misses)
+            .ignore()
+            .hincr(&hour, "hits", hits)
+            .ignore()
+            .hincr(&hour, "misses", misses)
+            .ignore()
+            .expire(&hour, 2 * 3_600)
             .ignore()
             .exec_async(&mut conn)
             .await;

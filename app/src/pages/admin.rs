@@ -73,75 +73,80 @@ fn Dashboard(view: AdminErrorsView) -> impl IntoView {
     };
     let kinds: Vec<String> = view.series.iter().map(|(k, _)| k.clone()).collect();
     let last = view.days.len().saturating_sub(1);
-    view! {
-        <section class="card admin" data-testid="admin-errors">
-            <div class="title-row">
-                <h1>"Errors"</h1>
-                <span class="muted">{format!("{} · {} to {}", view.service, view.from, view.to)}</span>
-            </div>
-            <form method="get" action="/admin/errors" class="filters" data-testid="filters">
-                <label>"Service"
-                    <select name="service">
-                        {view.services.iter().map(|s| view! { <option value=s.clone() selected=*s == view.service>{s.clone()}</option> }).collect_view()}
-                    </select>
-                </label>
-                <label>"From" <input type="date" name="from" value=view.from.clone() /></label>
-                <label>"To" <input type="date" name="to" value=view.to.clone() /></label>
-                <label>"Type"
-                    <select name="type">
-                        <option value="">"All"</option>
-                        {kinds.iter().map(|k| view! { <option value=k.clone() selected=*k == view.kind>{k.clone()}</option> }).collect_view()}
-                    </select>
-                </label>
-                <label class="grow">"Search"
-                    <input type="search" name="q" value=view.q.clone() placeholder="Correlation id, user id or text" />
-                </label>
-                <button type="submit" class="button button-small">"Show"</button>
-            </form>
-
-            <h2>"By type and day"</h2>
-            <Chart days=view.days.clone() series=view.series.clone() />
-            <table class="compare" data-testid="today-vs-yesterday">
-                <caption>"Today against yesterday (the last two days shown)"</caption>
-                <thead><tr><th scope="col">"Type"</th><th scope="col">"Yesterday"</th><th scope="col">"Today"</th></tr></thead>
-                <tbody>
-                    {view.series.iter().map(|(k, counts)| {
-                        let today = counts.get(last).copied().unwrap_or(0);
-                        let yesterday = if last > 0 { counts.get(last - 1).copied().unwrap_or(0) } else { 0 };
-                        let trend = if today > yesterday { "up" } else if today < yesterday { "down" } else { "same" };
-                        view! { <tr><th scope="row">{k.clone()}</th><td>{yesterday}</td><td class=format!("trend-{trend}")>{today}</td></tr> }
-                    }).collect_view()}
-                </tbody>
-            </table>
-
-            <h2>"Groups"</h2>
-            {view.groups.is_empty().then(|| view! { <p class="muted">"No groups in this service."</p> })}
-            <ul class="groups" data-testid="groups">
-                {view.groups.iter().map(|g| view! { <Group group=g.clone() service=view.service.clone() back=back() /> }).collect_view()}
-            </ul>
-
-            <h2>{format!("Errors on {}", view.to)}</h2>
-            {view.truncated.then(|| view! { <p class="alert alert-info">"The search stopped early on a busy day: narrow it down to see more."</p> })}
-            {view.errors.is_empty().then(|| view! { <p class="muted" data-testid="no-errors">"No errors match."</p> })}
-            <ul class="error-list" data-testid="error-list">
-                {view.errors.iter().map(|e| view! {
-                    <li class="error-row" data-testid="error">
-                        <a href=format!("/admin/errors/{}", encode(&e.key))>{e.message.clone()}</a>
-                        <span class="muted small">
-                            {e.time.clone()} " · " <span class="badge">{e.kind.clone()}</span>
-                            {(!e.endpoint.is_empty()).then(|| format!(" · {}", e.endpoint))}
-                            {(!e.user.is_empty()).then(|| format!(" · user {}", e.user))}
-                        </span>
-                    </li>
-                }).collect_view()}
-            </ul>
-            <nav class="pager" aria-label="Pages">
-                {(view.page > 1).then(|| view! { <a href=link(view.page - 1) rel="prev">"← Newer"</a> })}
-                <span class="muted">{format!("Page {}", view.page)}</span>
-                {view.has_more.then(|| view! { <a href=link(view.page + 1) rel="next">"Older →"</a> })}
-            </nav>
-        </section>
+    // Parts built apart: one view type for the whole page would be too deep for the compiler.
+    let head = view! {
+        <div class="title-row">
+            <h1>"Errors"</h1>
+            <span class="muted">{format!("{} · {} to {}", view.service, view.from, view.to)}</span>
+            <a class="button button-quiet button-small" href="/admin">"Monitoring"</a>
+        </div>
+        <form method="get" action="/admin/errors" class="filters" data-testid="filters">
+            <label>"Service"
+                <select name="service">
+                    {view.services.iter().map(|s| view! { <option value=s.clone() selected=*s == view.service>{s.clone()}</option> }).collect_view()}
+                </select>
+            </label>
+            <label>"From" <input type="date" name="from" value=view.from.clone() /></label>
+            <label>"To" <input type="date" name="to" value=view.to.clone() /></label>
+            <label>"Type"
+                <select name="type">
+                    <option value="">"All"</option>
+                    {kinds.iter().map(|k| view! { <option value=k.clone() selected=*k == view.kind>{k.clone()}</option> }).collect_view()}
+                </select>
+            </label>
+            <label class="grow">"Search"
+                <input type="search" name="q" value=view.q.clone() placeholder="Correlation id, user id or text" />
+            </label>
+            <button type="submit" class="button button-small">"Show"</button>
+        </form>
     }
+    .into_any();
+    let overview = view! {
+        <h2>"By type and day"</h2>
+        <Chart days=view.days.clone() series=view.series.clone() />
+        <table class="compare" data-testid="today-vs-yesterday">
+            <caption>"Today against yesterday (the last two days shown)"</caption>
+            <thead><tr><th scope="col">"Type"</th><th scope="col">"Yesterday"</th><th scope="col">"Today"</th></tr></thead>
+            <tbody>
+                {view.series.iter().map(|(k, counts)| {
+                    let today = counts.get(last).copied().unwrap_or(0);
+                    let yesterday = if last > 0 { counts.get(last - 1).copied().unwrap_or(0) } else { 0 };
+                    let trend = if today > yesterday { "up" } else if today < yesterday { "down" } else { "same" };
+                    view! { <tr><th scope="row">{k.clone()}</th><td>{yesterday}</td><td class=format!("trend-{trend}")>{today}</td></tr> }
+                }).collect_view()}
+            </tbody>
+        </table>
+        <h2>"Groups"</h2>
+        {view.groups.is_empty().then(|| view! { <p class="muted">"No groups in this service."</p> })}
+        <ul class="groups" data-testid="groups">
+            {view.groups.iter().map(|g| view! { <Group group=g.clone() service=view.service.clone() back=back() /> }).collect_view()}
+        </ul>
+    }
+    .into_any();
+    let list = view! {
+        <h2>{format!("Errors on {}", view.to)}</h2>
+        {view.truncated.then(|| view! { <p class="alert alert-info">"The search stopped early on a busy day: narrow it down to see more."</p> })}
+        {view.errors.is_empty().then(|| view! { <p class="muted" data-testid="no-errors">"No errors match."</p> })}
+        <ul class="error-list" data-testid="error-list">
+            {view.errors.iter().map(|e| view! {
+                <li class="error-row" data-testid="error">
+                    <a href=format!("/admin/errors/{}", encode(&e.key))>{e.message.clone()}</a>
+                    <span class="muted small">
+                        {e.time.clone()} " · " <span class="badge">{e.kind.clone()}</span>
+                        {(!e.endpoint.is_empty()).then(|| format!(" · {}", e.endpoint))}
+                        {(!e.user.is_empty()).then(|| format!(" · user {}", e.user))}
+                    </span>
+                </li>
+            }).collect_view()}
+        </ul>
+        <nav class="pager" aria-label="Pages">
+            {(view.page > 1).then(|| view! { <a href=link(view.page - 1) rel="prev">"← Newer"</a> })}
+            <span class="muted">{format!("Page {}", view.page)}</span>
+            {view.has_more.then(|| view! { <a href=link(view.page + 1) rel="next">"Older →"</a> })}
+        </nav>
+    }
+    .into_any();
+    view! { <section class="card admin" data-testid="admin-errors">{head} {overview} {list}</section> }
 }
 
 /// Percent-encodes a query value or a path segment.
@@ -344,6 +349,93 @@ fn Detail(record: ErrorDetailView) -> impl IntoView {
                 {same_request.map(|href| view! { <a class="button button-quiet" href=href>"Errors of the same request"</a> })}
                 <a class="button button-quiet" href=group>"Its group"</a>
             </p>
+        </section>
+    }
+}
+
+#[component]
+pub fn AdminPage() -> impl IntoView {
+    let data = Resource::new(|| (), |_| crate::server_fns::admin_monitor());
+    view! {
+        <Title text="Monitoring" />
+        <Suspense fallback=|| view! { <p class="container">"Loading…"</p> }>
+            {move || Suspend::new(async move {
+                match data.await {
+                    Err(e) => refused(&e, "/login?next=%2Fadmin"),
+                    Ok(view) => view! { <Monitor view /> }.into_any(),
+                }
+            })}
+        </Suspense>
+    }
+}
+
+fn rate_text((hits, misses, rate): (u64, u64, Option<f64>)) -> String {
+    match rate {
+        Some(r) => format!("{r:.1}% hits, {:.1}% misses ({hits} hits, {misses} misses)", 100.0 - r),
+        None => "No reads yet".to_owned(),
+    }
+}
+
+#[component]
+fn Monitor(view: crate::server_fns::MonitorView) -> impl IntoView {
+    use crate::components::field::TextField;
+    use crate::components::form::{FormAlert, form_error};
+    use crate::server_fns::{DropAllCaches, DropUserCache};
+    let query = use_query_map();
+    // Follows the query: with JavaScript the action's redirect only changes it.
+    let dropped = move || {
+        query.read().get("dropped").map(|d| match d.as_str() {
+            "one" => "The user's cache entry is dropped.".to_owned(),
+            n => format!("{n} user cache entries dropped."),
+        })
+    };
+    let one = ServerAction::<DropUserCache>::new();
+    let all = ServerAction::<DropAllCaches>::new();
+    let table = |rows: Vec<(String, String)>| {
+        view! {
+            <table class="compare"><tbody>
+                {rows.into_iter().map(|(k, v)| view! { <tr><th scope="row">{k}</th><td>{v}</td></tr> }).collect_view()}
+            </tbody></table>
+        }
+    };
+    view! {
+        <section class="card admin" data-testid="admin-monitor">
+            <div class="title-row">
+                <h1>"Monitoring"</h1>
+                <a class="button button-quiet" href="/admin/errors">"Errors →"</a>
+            </div>
+            {move || dropped().map(|d| view! { <div class="alert alert-success" role="status" data-testid="notice">{d}</div> })}
+            <div class="panels">
+                <div>
+                    <h2>"User cache"</h2>
+                    {table(vec![
+                        ("Last hour".to_owned(), rate_text(view.cache_hour)),
+                        ("Since start".to_owned(), rate_text(view.cache_total)),
+                    ])}
+                    <h2>"Errors today"</h2>
+                    {table(view.errors_today.iter().map(|(k, n)| (k.clone(), n.to_string())).collect())}
+                </div>
+                <div>
+                    <h2>"Redis"</h2>
+                    {table(view.redis.clone())}
+                    <h2>"Keys"</h2>
+                    {table(view.keys.iter().map(|(k, n)| (k.clone(), n.to_string())).collect())}
+                </div>
+            </div>
+            <h2>"Cache actions"</h2>
+            <FormAlert message=form_error(one.value()) testid="drop-one-error" />
+            <ActionForm action=one attr:class="form inline-fields">
+                <TextField action_value=one.value() name="user" label="Email or username" required=true maxlength=254 />
+                <button type="submit" class="button button-secondary">"Drop this user's cache entry"</button>
+            </ActionForm>
+            <FormAlert message=form_error(all.value()) testid="drop-all-error" />
+            <ActionForm action=all attr:class="form inline-fields">
+                <label class="choice">
+                    <input type="checkbox" name="confirm" value="yes" />
+                    <span>"Yes, drop every user cache entry (in batches; pages refill them)"</span>
+                </label>
+                <button type="submit" class="button button-secondary danger">"Drop all user cache entries"</button>
+            </ActionForm>
         </section>
     }
 }

@@ -206,3 +206,52 @@ pub async fn set_error_group(service: String, group: String, action: String, bac
         if back.starts_with("/admin/errors") && !back.starts_with("//") { back } else { "/admin/errors".to_owned() };
     super::ssr::finish(result, |_| back.clone(), super::ssr::Echo::default()).await
 }
+
+/// The monitoring panel's figures, ready to show.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct MonitorView {
+    pub cache_total: (u64, u64, Option<f64>),
+    pub cache_hour: (u64, u64, Option<f64>),
+    pub redis: Vec<(String, String)>,
+    pub keys: Vec<(String, u64)>,
+    pub errors_today: Vec<(String, u64)>,
+}
+
+#[server(prefix = "/fn", endpoint = "admin-monitor")]
+pub async fn admin_monitor() -> Result<MonitorView, AppError> {
+    require_admin().await?;
+    let core = crate::ssr::core()?;
+    match keyhold::flows::monitor::snapshot(&core).await {
+        Ok(s) => Ok(MonitorView {
+            cache_total: (s.cache_since_start.hits, s.cache_since_start.misses, s.cache_since_start.hit_rate),
+            cache_hour: (s.cache_last_hour.hits, s.cache_last_hour.misses, s.cache_last_hour.hit_rate),
+            redis: s.redis,
+            keys: s.keys,
+            errors_today: s.errors_today,
+        }),
+        Err(e) => Err(crate::ssr::fail(e).await),
+    }
+}
+
+#[server(prefix = "/fn", endpoint = "admin-drop-user-cache")]
+pub async fn drop_user_cache(user: String) -> Result<(), AppError> {
+    use super::ssr::{Echo, finish};
+    let admin = require_admin().await?;
+    let core = crate::ssr::core()?;
+    let result = keyhold::flows::monitor::drop_user_cache(&core, admin, &user).await;
+    finish(result, |_| "/admin?dropped=one".to_owned(), Echo::default().with("user", &user)).await
+}
+
+#[server(prefix = "/fn", endpoint = "admin-drop-all-caches")]
+pub async fn drop_all_caches(confirm: Option<String>) -> Result<(), AppError> {
+    use super::ssr::{Echo, finish};
+    use keyhold::flows::{FieldErrors, FlowError};
+    let admin = require_admin().await?;
+    let core = crate::ssr::core()?;
+    let result = if confirm.as_deref() == Some("yes") {
+        keyhold::flows::monitor::drop_all_user_caches(&core, admin).await
+    } else {
+        Err(FlowError::Invalid(FieldErrors::single("confirm", "Tick the box to confirm.")))
+    };
+    finish(result, |n| format!("/admin?dropped={n}"), Echo::default()).await
+}

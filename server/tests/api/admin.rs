@@ -255,3 +255,44 @@ async fn alike_errors_group_and_a_resolved_group_that_recurs_regresses() {
         .unwrap();
     assert_eq!(res.status(), 400, "at most 30 days");
 }
+
+#[tokio::test]
+async fn the_monitoring_panel_and_cache_actions_are_for_admins() {
+    let (app, _) = admin_app().await;
+    create_account(&app, "ann@example.com", "ann").await;
+    create_account(&app, "bob@example.com", "bob").await;
+    // Fill the cache for both.
+    for email in ["ann@example.com", "bob@example.com"] {
+        let token = token_for(&app, email).await;
+        app.client.get(app.url("/api/me")).bearer_auth(&token).send().await.unwrap();
+    }
+    assert_eq!(app.keys("user:*").await.len(), 2);
+
+    let boss = crate::helpers::http_client();
+    app.call_fn_as(&boss, "login", &[("identifier", "boss"), ("password", PASSWORD)]).await;
+    // Counted in memory, flushed every 5 s: flush now.
+    app.core.cache_stats.flush(&app.core.redis).await.unwrap();
+    let monitor: Value = app.call_fn_as(&boss, "admin-monitor", &[]).await.json().await.unwrap();
+    assert!(monitor["cache_hour"][1].as_u64().unwrap() >= 2, "the last hour too: {monitor}");
+    assert!(monitor["redis"].as_array().unwrap().iter().any(|kv| kv[0] == "used_memory_human"));
+    assert!(monitor["cache_total"][1].as_u64().unwrap() >= 2, "two misses filled the cache: {monitor}");
+
+    let res = app.call_fn_as(&boss, "admin-drop-user-cache", &[("user", "ann")]).await;
+    assert!(res.status().is_success(), "{}", res.status());
+    assert_eq!(app.keys("user:*").await.len(), 1);
+    let res = app.call_fn_as(&boss, "admin-drop-all-caches", &[]).await;
+    assert_eq!(res.status(), 400, "a confirmation is needed");
+    assert_eq!(app.keys("user:*").await.len(), 1);
+    let res = app.call_fn_as(&boss, "admin-drop-all-caches", &[("confirm", "yes")]).await;
+    assert!(res.status().is_success());
+    assert!(app.keys("user:*").await.is_empty());
+    assert!(!app.keys("account:*").await.is_empty(), "only cache entries go");
+
+    // Not for anyone else.
+    let ann = crate::helpers::http_client();
+    app.call_fn_as(&ann, "login", &[("identifier", "ann"), ("password", PASSWORD)]).await;
+    assert_eq!(app.call_fn_as(&ann, "admin-monitor", &[]).await.status(), 403);
+    assert_eq!(app.call_fn_as(&ann, "admin-drop-all-caches", &[("confirm", "yes")]).await.status(), 403);
+    let stranger = crate::helpers::http_client();
+    assert_eq!(app.call_fn_as(&stranger, "admin-monitor", &[]).await.status(), 401);
+}
