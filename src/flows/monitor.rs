@@ -52,21 +52,17 @@ const INFO_FIELDS: &[&str] = &[
     "uptime_in_days",
 ];
 
+/// The pipeline's answer: cache counters (since start, this hour, the hour
+/// before), `INFO`, then four counts.
+type Reply = (Counters, Counters, Counters, String, u64, u64, u64, u64);
+type Counters = HashMap<String, u64>;
+
 /// Everything the panel shows, in three round trips.
 pub async fn snapshot(core: &Core) -> Result<Snapshot, FlowError> {
     let now = Utc::now();
     let today = now.date_naive();
     let mut conn = core.redis.clone();
-    let (total, this_hour, last_hour, info, dbsize, uploads, services, errors_today): (
-        HashMap<String, u64>,
-        HashMap<String, u64>,
-        HashMap<String, u64>,
-        String,
-        u64,
-        u64,
-        u64,
-        u64,
-    ) = redis::pipe()
+    let (total, this_hour, last_hour, info, dbsize, uploads, services, errors_today): Reply = redis::pipe()
         .hgetall(keys::STATS_CACHE)
         .hgetall(keys::stats_cache_hour(now))
         .hgetall(keys::stats_cache_hour(now - Duration::hours(1)))
