@@ -53,6 +53,15 @@ export async function snap(page: Page, name: string, project: string) {
   await page.screenshot({ path: path.join(dir, `${name}-${project}.png`), fullPage: true });
 }
 
+/** Full-page screenshots at desktop width and at 360 px. */
+export async function snapBoth(page: Page, name: string, project: string) {
+  await snap(page, name, project);
+  const desktop = page.viewportSize();
+  await page.setViewportSize({ width: 360, height: 740 });
+  await snap(page, `${name}-360`, project);
+  if (desktop) await page.setViewportSize(desktop);
+}
+
 export const test = base.extend<{ mailbox: Mailbox }>({
   baseURL: async ({}, use) => {
     const url = process.env.KEYHOLD_BASE_URL;

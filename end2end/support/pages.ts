@@ -1,5 +1,5 @@
 // Page objects: what a person does on each page, by label and test id.
-import { Page, expect } from '@playwright/test';
+import { APIRequestContext, Page, expect } from '@playwright/test';
 import { Mailbox, uniqueUser } from './fixtures';
 
 export async function waitForApp(page: Page, project: string) {
@@ -76,5 +76,22 @@ export async function signUp(page: Page, mailbox: Mailbox, prefix: string, proje
   const { user, verify } = await startRegistration(page, prefix, project);
   await verify.enter(Mailbox.code(await mailbox.latest(user.email)));
   await expect(page).toHaveURL(/\/profile/);
+  return user;
+}
+
+/** An account made through the JSON API (the code read from the mail sink). */
+export async function apiUser(
+  request: APIRequestContext,
+  mailbox: Mailbox,
+  user: { name: string; username: string; email: string; password: string },
+) {
+  const data = { name: user.name, email: user.email, phone: '5551234567', password: user.password, username: user.username };
+  const sent = await request.post('/api/email/send-code', {
+    data: { email: user.email, purpose: 'finish_registration', delivery_method: 'email', registration_data: data },
+  });
+  expect(sent.status()).toBe(200);
+  const code = Mailbox.code(await mailbox.latest(user.email));
+  const done = await request.post('/api/email/complete-registration', { data: { email: user.email, code } });
+  expect(done.status()).toBe(200);
   return user;
 }

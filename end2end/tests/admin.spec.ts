@@ -1,29 +1,13 @@
-import { test, expect, snap, Mailbox, uniqueUser } from '../support/fixtures';
-import { LoginPage, signUp, waitForApp } from '../support/pages';
-import { APIRequestContext, Page } from '@playwright/test';
+import { test, expect, snap, snapBoth, Mailbox, uniqueUser } from '../support/fixtures';
+import { LoginPage, apiUser, signUp, waitForApp } from '../support/pages';
+import { APIRequestContext } from '@playwright/test';
 
 const INGEST = 'e2e-ingest-token-0123456789abcdef';
 
-/** The project's admin (listed in ADMIN_EMAILS), registered once through the API. */
-async function admin(request: APIRequestContext, mailbox: Mailbox, project: string) {
-  const email = `admin-${project}@example.com`;
-  const user = { ...uniqueUser('admin', project), email };
-  const data = { name: 'On Call', email, phone: '5551234567', password: user.password, username: user.username };
-  const sent = await request.post('/api/email/send-code', {
-    data: { email, purpose: 'finish_registration', delivery_method: 'email', registration_data: data },
-  });
-  expect(sent.status()).toBe(200);
-  const code = Mailbox.code(await mailbox.latest(email));
-  expect((await request.post('/api/email/complete-registration', { data: { email, code } })).status()).toBe(200);
-  return user;
-}
-
-async function snapBoth(page: Page, name: string, project: string) {
-  await snap(page, name, project);
-  const desktop = page.viewportSize();
-  await page.setViewportSize({ width: 360, height: 740 });
-  await snap(page, `${name}-360`, project);
-  if (desktop) await page.setViewportSize(desktop);
+/** The project's admin (listed in ADMIN_EMAILS), registered through the API. */
+function admin(request: APIRequestContext, mailbox: Mailbox, project: string) {
+  const user = { ...uniqueUser('admin', project), name: 'On Call', email: `admin-${project}@example.com` };
+  return apiUser(request, mailbox, user);
 }
 
 test('an admin sees the chart, groups and errors, reads one, and resolves a group', async ({ page, mailbox, request }, testInfo) => {

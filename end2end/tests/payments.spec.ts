@@ -1,34 +1,10 @@
-import { test, expect, snap, Mailbox, uniqueUser } from '../support/fixtures';
-import { LoginPage, signUp, waitForApp } from '../support/pages';
-import { APIRequestContext, Page } from '@playwright/test';
-
-/** An account made through the JSON API (code read from the mail sink). */
-async function apiUser(request: APIRequestContext, mailbox: Mailbox, prefix: string, project: string) {
-  const user = uniqueUser(prefix, project);
-  const data = { name: 'Beneficiary Person', email: user.email, phone: '5551234567', password: user.password, username: user.username };
-  const sent = await request.post('/api/email/send-code', {
-    data: { email: user.email, purpose: 'finish_registration', delivery_method: 'email', registration_data: data },
-  });
-  expect(sent.status()).toBe(200);
-  const code = Mailbox.code(await mailbox.latest(user.email));
-  const done = await request.post('/api/email/complete-registration', { data: { email: user.email, code } });
-  expect(done.status()).toBe(200);
-  return user;
-}
-
-/** Full-page screenshots at desktop width and at 360 px. */
-async function snapBoth(page: Page, name: string, project: string) {
-  await snap(page, name, project);
-  const desktop = page.viewportSize();
-  await page.setViewportSize({ width: 360, height: 740 });
-  await snap(page, `${name}-360`, project);
-  if (desktop) await page.setViewportSize(desktop);
-}
+import { test, expect, snapBoth, uniqueUser } from '../support/fixtures';
+import { LoginPage, apiUser, signUp, waitForApp } from '../support/pages';
 
 test('pay two beneficiaries once, see history, detail and what they received', async ({ page, mailbox, request, browser }, testInfo) => {
   const project = testInfo.project.name;
-  const bob = await apiUser(request, mailbox, 'bob', project);
-  const cat = await apiUser(request, mailbox, 'cat', project);
+  const bob = await apiUser(request, mailbox, { ...uniqueUser('bob', project), name: 'Bob Beneficiary' });
+  const cat = await apiUser(request, mailbox, { ...uniqueUser('cat', project), name: 'Cat Beneficiary' });
   const payer = await signUp(page, mailbox, 'payer', project);
 
   await page.getByRole('link', { name: 'Payments' }).click();

@@ -1,4 +1,4 @@
-import { test, expect, snap } from '../support/fixtures';
+import { test, expect, snapBoth } from '../support/fixtures';
 import { signUp, waitForApp } from '../support/pages';
 import { Page } from '@playwright/test';
 import { readFileSync } from 'node:fs';
@@ -9,15 +9,6 @@ const avatar = readFileSync(path.join(__dirname, '..', 'fixtures', 'avatar.png')
 /** A text file of `size` bytes. */
 function textFile(name: string, size: number) {
   return { name, mimeType: 'text/plain', buffer: Buffer.alloc(size, 'keyhold ') };
-}
-
-/** Full-page screenshots at desktop width and at 360 px. */
-async function snapBoth(page: Page, name: string, project: string) {
-  await snap(page, name, project);
-  const desktop = page.viewportSize();
-  await page.setViewportSize({ width: 360, height: 740 });
-  await snap(page, `${name}-360`, project);
-  if (desktop) await page.setViewportSize(desktop);
 }
 
 async function chooseAndSend(page: Page, project: string, files: Parameters<Page['setInputFiles']>[1]) {
