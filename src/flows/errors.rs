@@ -192,9 +192,9 @@ fn matches(record: &ErrorRecord, kind: Option<&str>, q: Option<&str>) -> bool {
         || record.message.to_lowercase().contains(&q)
 }
 
-/// A page of the log: two round trips without filters (a ZSET range and an
-/// MGET); with a type or a search, at most `SCAN_LIMIT` entries read in
-/// chunks of `SCAN_CHUNK`.
+/// A page of the log: two round trips (a ZSET range and an MGET) with or
+/// without a type; a search reads at most `SCAN_LIMIT` entries in chunks of
+/// `SCAN_CHUNK`.
 pub async fn page(core: &Core, query: Query) -> Result<Page, FlowError> {
     let mut conn = core.redis.clone();
     let mut services: Vec<String> =
@@ -206,9 +206,13 @@ pub async fn page(core: &Core, query: Query) -> Result<Page, FlowError> {
         None => services.first().cloned().unwrap_or_else(|| core.errors.service().to_owned()),
     };
     let date = query.date.unwrap_or_else(|| Utc::now().date_naive());
-    let timeline = keys::error_timeline(&service, date);
-    let page = query.page.max(1);
     let kind = query.kind.as_deref().filter(|k| !k.is_empty());
+    // A type has its own time-ordered index: only a search scans.
+    let timeline = match kind {
+        Some(k) => keys::error_type_timeline(&service, k, date),
+        None => keys::error_timeline(&service, date),
+    };
+    let page = query.page.max(1);
     let q = query.q.as_deref().map(str::trim).filter(|q| !q.is_empty());
     let size = PAGE_SIZE;
     let skip = (page as usize - 1).saturating_mul(size);
@@ -216,7 +220,7 @@ pub async fn page(core: &Core, query: Query) -> Result<Page, FlowError> {
     let mut records = Vec::new();
     let mut has_more = false;
     let mut truncated = false;
-    if kind.is_none() && q.is_none() {
+    if q.is_none() {
         let start = isize::try_from(skip).unwrap_or(isize::MAX - 1);
         let keys: Vec<String> = conn
             .zrevrange(&timeline, start, start.saturating_add(size as isize))

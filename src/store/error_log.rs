@@ -159,6 +159,7 @@ impl ErrorRecorder {
         let key = keys::error(service, kind, at, &error_id);
         let index = keys::error_index(service, day);
         let timeline = keys::error_timeline(service, day);
+        let type_timeline = keys::error_type_timeline(service, kind, day);
         let count = keys::error_count(service, kind, day);
         let record = ErrorRecord {
             error_id,
@@ -208,6 +209,10 @@ impl ErrorRecorder {
             .zadd(&timeline, &key, at.timestamp_millis())
             .ignore()
             .expire(&timeline, self.index_ttl as i64)
+            .ignore()
+            .zadd(&type_timeline, &key, at.timestamp_millis())
+            .ignore()
+            .expire(&type_timeline, self.index_ttl as i64)
             .ignore()
             .sadd(keys::ERROR_SERVICES, service)
             .ignore();
