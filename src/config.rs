@@ -255,6 +255,17 @@ impl std::fmt::Debug for ObjectStoreSettings {
 }
 
 impl ObjectStoreSettings {
+    /// The S3 endpoint browsers talk to directly (uploads, picture
+    /// redirects), for the pages' CSP; `None` for the local store.
+    pub fn browser_origin(&self) -> Option<String> {
+        match self {
+            ObjectStoreSettings::S3 { endpoint: Some(url), .. } => Some(url.origin().ascii_serialization()),
+            // Path-style URLs, object_store's default.
+            ObjectStoreSettings::S3 { region, .. } => Some(format!("https://s3.{region}.amazonaws.com")),
+            ObjectStoreSettings::Local { .. } => None,
+        }
+    }
+
     fn parse(url: &str, vars: &Vars<'_, impl Fn(&str) -> Option<String>>) -> Result<Self, ConfigError> {
         const VAR: &str = "OBJECT_STORE_URL";
         if let Some(bucket) = url.strip_prefix("s3://") {

@@ -103,23 +103,6 @@ impl Objects {
         }
     }
 
-    /// Whether clients put bytes straight into the store (presigned S3
-    /// URLs) rather than through Keyhold.
-    pub fn is_direct(&self) -> bool {
-        matches!(self.backend, Backend::S3(_))
-    }
-
-    /// The S3 endpoint browsers talk to directly, for the page's CSP.
-    pub fn direct_origin(&self, settings: &ObjectStoreSettings) -> Option<String> {
-        match settings {
-            ObjectStoreSettings::S3 { endpoint: Some(url), .. } => Some(url.origin().ascii_serialization()),
-            ObjectStoreSettings::S3 { bucket, region, .. } => {
-                Some(format!("https://{bucket}.s3.{region}.amazonaws.com"))
-            }
-            ObjectStoreSettings::Local { .. } => None,
-        }
-    }
-
     fn path(key: &ObjectKey) -> Path {
         Path::from(format!("uploads/{key}"))
     }

@@ -183,7 +183,7 @@ fn page_context(state: &AppState) {
         && let Ok(policy) = HeaderValue::from_str(&middleware::headers::page_policy(
             &nonce,
             state.core.settings.is_development(),
-            state.core.objects.direct_origin(&state.core.settings.object_store).as_deref(),
+            state.core.settings.object_store.browser_origin().as_deref(),
         ))
     {
         res.insert_header(header::CONTENT_SECURITY_POLICY, policy);

@@ -72,9 +72,10 @@ fn digest(s: &str) -> [u8; 32] {
     Sha256::digest(s.as_bytes()).into()
 }
 
-/// Takes a record from another service: token, rate, then every field.
-/// Returns the record's key.
-pub async fn ingest(core: &Core, token: Option<&str>, incoming: Incoming) -> Result<String, FlowError> {
+/// Lets a sender in: the endpoint is on, the token is right (compared in
+/// constant time) and within its rate. Checked before the body is read, so
+/// a stranger learns nothing from the body's errors.
+pub async fn admit(core: &Core, token: Option<&str>) -> Result<(), FlowError> {
     let Some(expected) = &core.settings.error_ingest_token else {
         return Err(FlowError::NotFound); // the endpoint is off
     };
@@ -89,7 +90,12 @@ pub async fn ingest(core: &Core, token: Option<&str>, incoming: Incoming) -> Res
     {
         return Err(FlowError::Throttled { retry_after });
     }
+    Ok(())
+}
 
+/// Stores a record from an admitted sender after checking every field;
+/// returns the record's key.
+pub async fn ingest(core: &Core, incoming: Incoming) -> Result<String, FlowError> {
     let mut errors = FieldErrors::default();
     let service = slug(incoming.service.as_deref()).map_err(|e| errors.add("service", e)).ok();
     let kind = slug(incoming.kind.as_deref()).map_err(|e| errors.add("type", e)).ok();

@@ -6,7 +6,7 @@ use super::{Core, FieldErrors, FlowError};
 use crate::domain::{Amount, Currency, Username};
 use crate::provider::signature::{self, SignatureError};
 use crate::provider::{Card, Outcome};
-use crate::store::accounts::{self, LoginName};
+use crate::store::accounts;
 use crate::store::error_log::{ErrorKind, NewError};
 use crate::store::payments::{self, Created, Moved, Payment, Role, Share, Status};
 use chrono::{DateTime, SecondsFormat, Utc};
@@ -153,11 +153,17 @@ async fn check(core: &Core, payer: Uuid, input: &NewPayment<'_>) -> Result<Check
             format!("Name at most {MAX_BENEFICIARIES} beneficiaries."),
         );
     }
+    // Every named account in one round trip.
+    let rows = &rows[..rows.len().min(MAX_BENEFICIARIES)];
+    let names: Vec<Option<Username>> = rows.iter().map(|(name, _)| Username::parse(name).ok()).collect();
+    let known: Vec<Username> = names.iter().flatten().cloned().collect();
+    let mut ids = accounts::find_ids(&core.redis, &known).await?.into_iter();
     let mut shares = Vec::new();
-    for (i, (name, share)) in rows.iter().take(MAX_BENEFICIARIES).enumerate() {
+    for (i, ((_, share), name)) in rows.iter().zip(names).enumerate() {
         let (name_field, amount_field) = (BENEFICIARY_USERNAME[i], BENEFICIARY_AMOUNT[i]);
-        let user = match Username::parse(name) {
-            Err(_) => {
+        let found = name.and_then(|username| Some((ids.next().flatten()?, username)));
+        let user = match found {
+            None => {
                 broke(
                     &mut errors,
                     "beneficiary_not_found",
@@ -166,26 +172,15 @@ async fn check(core: &Core, payer: Uuid, input: &NewPayment<'_>) -> Result<Check
                 );
                 None
             }
-            Ok(username) => match accounts::find_id(&core.redis, &LoginName::Username(username.clone())).await? {
-                None => {
-                    broke(
-                        &mut errors,
-                        "beneficiary_not_found",
-                        name_field,
-                        "There is no user with this username.".to_owned(),
-                    );
-                    None
-                }
-                Some(id) if id == payer => {
-                    broke(&mut errors, "beneficiary_is_payer", name_field, "You cannot pay yourself.".to_owned());
-                    None
-                }
-                Some(id) if shares.iter().any(|s: &Share| s.user_id == id) => {
-                    broke(&mut errors, "beneficiary_repeated", name_field, "This user is already listed.".to_owned());
-                    None
-                }
-                Some(id) => Some((id, username)),
-            },
+            Some((id, _)) if id == payer => {
+                broke(&mut errors, "beneficiary_is_payer", name_field, "You cannot pay yourself.".to_owned());
+                None
+            }
+            Some((id, _)) if shares.iter().any(|s: &Share| s.user_id == id) => {
+                broke(&mut errors, "beneficiary_repeated", name_field, "This user is already listed.".to_owned());
+                None
+            }
+            Some(found) => Some(found),
         };
         let share = match share.parse(currency) {
             Ok(a) => Some(a),

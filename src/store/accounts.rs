@@ -155,6 +155,17 @@ impl Account {
 }
 
 /// The account's id for a login name, if it exists.
+/// The ids of some usernames, in one MGET (`None` where no account has it).
+pub async fn find_ids(conn: &ConnectionManager, usernames: &[Username]) -> StoreResult<Vec<Option<Uuid>>> {
+    if usernames.is_empty() {
+        return Ok(Vec::new());
+    }
+    let keys: Vec<String> = usernames.iter().map(keys::account_by_username).collect();
+    let mut conn = conn.clone();
+    let ids: Vec<Option<String>> = conn.mget(&keys).await?;
+    Ok(ids.into_iter().map(|id| id.and_then(|s| Uuid::parse_str(&s).ok())).collect())
+}
+
 pub async fn find_id(conn: &ConnectionManager, name: &LoginName) -> StoreResult<Option<Uuid>> {
     let mut conn = conn.clone();
     let id: Option<String> = conn.get(name.index_key()).await?;

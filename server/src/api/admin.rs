@@ -2,8 +2,8 @@
 //! errors with `ERROR_INGEST_TOKEN`; admins (session cookie or bearer token)
 //! read them.
 
-use super::ApiError;
 use super::auth::bearer;
+use super::{ApiError, fail};
 use axum::Json;
 use axum::extract::rejection::{JsonRejection, QueryRejection};
 use axum::extract::{Extension, Path, Query, State};
@@ -17,10 +17,6 @@ use serde::{Deserialize, Serialize};
 
 /// The largest record `POST /api/errors` takes.
 pub const INGEST_BODY_LIMIT: usize = 32 * 1024;
-
-fn fail(state: &AppState, ctx: &RequestContext, err: FlowError) -> ApiError {
-    ApiError::from_flow(&state.core, ctx, err)
-}
 
 /// The caller if an admin: by bearer token, else by session. Anonymous →
 /// 401, anyone else → 403. Every admin request is logged.
@@ -54,28 +50,15 @@ pub async fn ingest(
     headers: HeaderMap,
     body: Result<Json<Incoming>, JsonRejection>,
 ) -> Result<(StatusCode, Json<serde_json::Value>), ApiError> {
-    let token = bearer(&headers);
-    // The token first: a stranger learns nothing from the body's errors.
-    if state.core.settings.error_ingest_token.is_some() && token.is_none() {
-        return Err(fail(&state, &ctx, FlowError::Token(keyhold::jwt::TokenError::Missing)));
-    }
+    errors::admit(&state.core, bearer(&headers)).await.map_err(|e| fail(&state, &ctx, e))?;
     let incoming = match body {
         Ok(Json(b)) => b,
-        Err(rejection) => {
-            // Still refuse a wrong token before a bad body.
-            let check = errors::ingest(&state.core, token, Incoming::default()).await;
-            return Err(match check {
-                Err(e @ (FlowError::Token(_) | FlowError::NotFound | FlowError::Throttled { .. })) => {
-                    fail(&state, &ctx, e)
-                }
-                _ if rejection.status() == StatusCode::PAYLOAD_TOO_LARGE => {
-                    ApiError::plain(FlowError::BodyTooLarge { limit: INGEST_BODY_LIMIT as u64 })
-                }
-                _ => ApiError::from(rejection),
-            });
+        Err(rejection) if rejection.status() == StatusCode::PAYLOAD_TOO_LARGE => {
+            return Err(ApiError::plain(FlowError::BodyTooLarge { limit: INGEST_BODY_LIMIT as u64 }));
         }
+        Err(rejection) => return Err(ApiError::from(rejection)),
     };
-    match errors::ingest(&state.core, token, incoming).await {
+    match errors::ingest(&state.core, incoming).await {
         Ok(key) => Ok((StatusCode::CREATED, Json(serde_json::json!({"success": true, "key": key})))),
         Err(e) => Err(fail(&state, &ctx, e)),
     }

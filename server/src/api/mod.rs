@@ -11,6 +11,21 @@ mod username;
 
 pub use error::{ApiError, Reported, json_error};
 
+use axum::http::HeaderMap;
+use keyhold::flows::FlowError;
+use keyhold_app::ssr::RequestContext;
+use uuid::Uuid;
+
+/// A flow's failure, answered through the one mapping.
+fn fail(state: &AppState, ctx: &RequestContext, err: FlowError) -> ApiError {
+    ApiError::from_flow(&state.core, ctx, err)
+}
+
+/// The account of the request's bearer token.
+async fn caller(state: &AppState, ctx: &RequestContext, headers: &HeaderMap) -> Result<Uuid, ApiError> {
+    keyhold::flows::tokens::verify_access(&state.core, auth::bearer(headers)).await.map_err(|e| fail(state, ctx, e))
+}
+
 use axum::Router;
 use axum::extract::DefaultBodyLimit;
 use axum::routing::{get, post, put};

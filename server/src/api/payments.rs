@@ -2,28 +2,19 @@
 //! `Idempotency-Key`, list by role, read one, refund, and the provider's
 //! signed webhook.
 
-use super::ApiError;
-use super::auth::bearer;
+use super::{ApiError, caller, fail};
 use axum::Json;
 use axum::body::Bytes;
 use axum::extract::rejection::{JsonRejection, QueryRejection};
 use axum::extract::{Extension, Path, Query, State};
 use axum::http::{HeaderMap, StatusCode};
+use keyhold::flows::FlowError;
 use keyhold::flows::payments::{self, AmountInput, NewPayment};
-use keyhold::flows::{FlowError, tokens};
 use keyhold::store::payments::{Payment, Role};
 use keyhold_app::ssr::{AppState, RequestContext};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use uuid::Uuid;
-
-fn fail(state: &AppState, ctx: &RequestContext, err: FlowError) -> ApiError {
-    ApiError::from_flow(&state.core, ctx, err)
-}
-
-async fn caller(state: &AppState, ctx: &RequestContext, headers: &HeaderMap) -> Result<Uuid, ApiError> {
-    tokens::verify_access(&state.core, bearer(headers)).await.map_err(|e| fail(state, ctx, e))
-}
 
 /// An amount as typed (`"12.50"`) or in minor units (`1250`).
 fn amount(value: &Value) -> AmountInput<'_> {

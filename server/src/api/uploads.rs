@@ -2,8 +2,7 @@
 //! complete, then list, download and delete. Every route but the `PUT`
 //! takes a bearer token; the `PUT` carries its own signed, expiring permit.
 
-use super::ApiError;
-use super::auth::bearer;
+use super::{ApiError, caller, fail};
 use crate::files;
 use axum::Json;
 use axum::body::Body;
@@ -13,7 +12,6 @@ use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::Response;
 use chrono::SecondsFormat;
 use keyhold::domain::{ObjectKey, UploadKind};
-use keyhold::flows::tokens;
 use keyhold::flows::uploads::{self, FileView, Permit, Ticket, UploadRequest};
 use keyhold::flows::{FieldErrors, FlowError};
 use keyhold_app::ssr::{AppState, RequestContext};
@@ -85,14 +83,6 @@ pub struct ListBody {
     files: Vec<FileBody>,
     used_bytes: u64,
     quota_bytes: u64,
-}
-
-fn fail(state: &AppState, ctx: &RequestContext, err: FlowError) -> ApiError {
-    ApiError::from_flow(&state.core, ctx, err)
-}
-
-async fn caller(state: &AppState, ctx: &RequestContext, headers: &HeaderMap) -> Result<Uuid, ApiError> {
-    tokens::verify_access(&state.core, bearer(headers)).await.map_err(|e| fail(state, ctx, e))
 }
 
 /// An object key from the path; a malformed one is as absent as a missing one.
