@@ -42,6 +42,11 @@ async fn get(app: &TestApp, token: &str, path: &str) -> reqwest::Response {
     app.client.get(app.url(path)).bearer_auth(token).send().await.unwrap()
 }
 
+/// `POST /api/payments/{id}/refund` as `token`.
+async fn refund(app: &TestApp, token: &str, id: &str) -> reqwest::Response {
+    app.client.post(app.url(&format!("/api/payments/{id}/refund"))).bearer_auth(token).send().await.unwrap()
+}
+
 async fn code_of(res: reqwest::Response) -> (u16, String) {
     let status = res.status().as_u16();
     let body: Value = res.json().await.unwrap_or_default();
@@ -214,9 +219,9 @@ async fn only_the_payer_and_beneficiaries_see_a_payment() {
     assert_eq!(eve_list["payments"], json!([]));
     assert_eq!(app.client.get(app.url(&path)).send().await.unwrap().status(), 401);
     // Only the payer refunds.
-    let res = app.client.post(app.url(&format!("{path}/refund"))).bearer_auth(&bob).send().await.unwrap();
+    let res = refund(&app, &bob, p["id"].as_str().unwrap()).await;
     assert_eq!(code_of(res).await, (409, "refund_not_allowed".into()));
-    let res = app.client.post(app.url(&format!("{path}/refund"))).bearer_auth(&eve).send().await.unwrap();
+    let res = refund(&app, &eve, p["id"].as_str().unwrap()).await;
     assert_eq!(res.status(), 404);
 }
 
@@ -234,19 +239,13 @@ async fn sandbox_cards_decline_delay_and_refunds_happen_once_within_the_window()
     assert_eq!(settled["status"], "succeeded");
 
     // A failed payment cannot be refunded; a succeeded one once.
-    let res = app
-        .client
-        .post(app.url(&format!("/api/payments/{}/refund", declined["id"].as_str().unwrap())))
-        .bearer_auth(&ann)
-        .send()
-        .await
-        .unwrap();
+    let res = refund(&app, &ann, declined["id"].as_str().unwrap()).await;
     assert_eq!(code_of(res).await, (409, "refund_not_allowed".into()));
-    let res = app.client.post(app.url(&format!("{path}/refund"))).bearer_auth(&ann).send().await.unwrap();
+    let res = refund(&app, &ann, delayed["id"].as_str().unwrap()).await;
     let refunded: Value = res.json().await.unwrap();
     assert_eq!(refunded["status"], "refunded");
     assert!(refunded["refunded_at"].is_string());
-    let res = app.client.post(app.url(&format!("{path}/refund"))).bearer_auth(&ann).send().await.unwrap();
+    let res = refund(&app, &ann, delayed["id"].as_str().unwrap()).await;
     assert_eq!(code_of(res).await, (409, "refund_not_allowed".into()));
     let sent: Value = get(&app, &ann, "/api/payments").await.json().await.unwrap();
     assert!(sent["totals"].get("USD").is_none(), "refunded money leaves the totals: {sent}");
@@ -256,13 +255,7 @@ async fn sandbox_cards_decline_delay_and_refunds_happen_once_within_the_window()
     let ann = token_for(&app, "ann").await;
     let p = pay_ok(&app, &ann, "w", &json!({"amount": "5"})).await;
     tokio::time::sleep(std::time::Duration::from_millis(2_100)).await;
-    let res = app
-        .client
-        .post(app.url(&format!("/api/payments/{}/refund", p["id"].as_str().unwrap())))
-        .bearer_auth(&ann)
-        .send()
-        .await
-        .unwrap();
+    let res = refund(&app, &ann, p["id"].as_str().unwrap()).await;
     assert_eq!(code_of(res).await, (409, "refund_not_allowed".into()));
 }
 
@@ -416,13 +409,7 @@ async fn the_stripe_provider_speaks_payment_intents_with_the_idempotency_key() {
     let declined = pay_ok(&app, &ann, "stripe-2", &json!({"amount": "1", "card": "4000000000000002"})).await;
     assert_eq!((declined["status"].as_str(), declined["provider_ref"].as_str()), (Some("failed"), Some("pi_declined")));
 
-    let res = app
-        .client
-        .post(app.url(&format!("/api/payments/{}/refund", p["id"].as_str().unwrap())))
-        .bearer_auth(&ann)
-        .send()
-        .await
-        .unwrap();
+    let res = refund(&app, &ann, p["id"].as_str().unwrap()).await;
     assert_eq!(res.status(), 200);
     assert!(seen.lock().unwrap().iter().any(|(k, b)| k == "refund" && b.contains("payment_intent=pi_")));
 
