@@ -394,7 +394,8 @@ async fn one_cleanup_runs_at_a_time() {
     assert_eq!(a.expired + b.expired, 30, "{a:?} {b:?}");
     assert_eq!(a.failed + b.failed, 0);
     assert!(app.keys("upload_request:*").await.is_empty());
-    assert!(app.keys("lock:job:*").await.is_empty());
+    let held: bool = redis.exists("lock:job:check_current_user_uploads").await.unwrap();
+    assert!(!held, "the lease is given back");
 }
 
 /// `keyhold-server job check_current_user_uploads` against the app's Redis and store.
