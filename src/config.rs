@@ -54,6 +54,9 @@ pub struct Settings {
     /// `ERROR_INGEST_TOKEN`: other services' bearer for `POST /api/errors`;
     /// unset, the endpoint is off.
     pub error_ingest_token: Option<SecretString>,
+    /// `KEY_CENSUS_INTERVAL` (300 s): how often the monitoring panel's key
+    /// counts are taken.
+    pub key_census_interval: u64,
 }
 
 #[derive(Clone)]
@@ -581,6 +584,7 @@ impl Settings {
             payments,
             trusted_proxies,
             admin_emails,
+            key_census_interval: vars.parse_positive("KEY_CENSUS_INTERVAL", 300)?,
             error_ingest_token: match vars.get("ERROR_INGEST_TOKEN").filter(|t| !t.is_empty()) {
                 Some(t) if t.len() >= 24 => Some(SecretString::from(t)),
                 Some(_) => return Err(invalid("ERROR_INGEST_TOKEN", "must be at least 24 characters")),

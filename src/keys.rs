@@ -104,6 +104,12 @@ pub fn error_group_count(service: &str, group: &str, date: NaiveDate) -> String 
     format!("error:group_count:{service}:{group}:{}", date.format("%Y-%m-%d"))
 }
 
+/// `error:group_errors:{service}:{group}`: ZSET of one group's error keys by
+/// time (ms); entries older than a record's TTL are trimmed on each write.
+pub fn error_group_errors(service: &str, group: &str) -> String {
+    format!("error:group_errors:{service}:{group}")
+}
+
 /// `error:timeline:{service}:{type}:{date}`: the same for one type, so a
 /// type filter pages as cheaply as no filter.
 pub fn error_type_timeline(service: &str, kind: &str, date: NaiveDate) -> String {
@@ -330,6 +336,115 @@ pub fn job_lock(name: &str) -> String {
     format!("lock:job:{name}")
 }
 
+/// `stats:keys`: HASH of the key census (one field per [`KeyKind`], plus
+/// `total` and `counted_at` in ms), replaced whole by each census.
+pub const STATS_KEYS: &str = "stats:keys";
+
+/// What a key holds, read from its name: the key census's kinds.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum KeyKind {
+    Session,
+    UserCache,
+    PendingRegistration,
+    VerificationCode,
+    TokenBlacklist,
+    ErrorLog,
+    Account,
+    Upload,
+    Payment,
+    Throttle,
+    Other,
+}
+
+impl KeyKind {
+    pub const ALL: &'static [KeyKind] = &[
+        KeyKind::Session,
+        KeyKind::UserCache,
+        KeyKind::PendingRegistration,
+        KeyKind::VerificationCode,
+        KeyKind::TokenBlacklist,
+        KeyKind::ErrorLog,
+        KeyKind::Account,
+        KeyKind::Upload,
+        KeyKind::Payment,
+        KeyKind::Throttle,
+        KeyKind::Other,
+    ];
+
+    /// The kind of `key`, by the prefixes this module writes. Sessions are
+    /// the only keys without a prefix: tower-sessions' 22-character ids.
+    pub fn of(key: &str) -> Self {
+        const PREFIXES: &[(&str, KeyKind)] = &[
+            ("user:", KeyKind::UserCache),
+            ("user_candidate:", KeyKind::PendingRegistration),
+            ("registration:", KeyKind::VerificationCode),
+            ("verification:", KeyKind::VerificationCode),
+            ("email_confirmation:", KeyKind::VerificationCode),
+            ("token:blacklist:", KeyKind::TokenBlacklist),
+            ("error:", KeyKind::ErrorLog),
+            ("account:", KeyKind::Account),
+            ("upload_request:", KeyKind::Upload),
+            ("upload_slots:", KeyKind::Upload),
+            ("upload_requests", KeyKind::Upload),
+            ("file:", KeyKind::Upload),
+            ("files:", KeyKind::Upload),
+            ("payment:", KeyKind::Payment),
+            ("payments:", KeyKind::Payment),
+            ("payment_event:", KeyKind::Payment),
+            ("idempotency:", KeyKind::Payment),
+            ("login_fail:", KeyKind::Throttle),
+            ("code_guesses:", KeyKind::Throttle),
+            ("code_request:", KeyKind::Throttle),
+            ("sms_limit:", KeyKind::Throttle),
+            ("username_status_req:", KeyKind::Throttle),
+            ("verification_guard:", KeyKind::Throttle),
+            ("verification_failures:", KeyKind::Throttle),
+            ("error_cap:", KeyKind::Throttle),
+            ("error_ingest:", KeyKind::Throttle),
+            ("form_values_kept:", KeyKind::Throttle),
+        ];
+        if let Some((_, kind)) = PREFIXES.iter().find(|(p, _)| key.starts_with(p)) {
+            return *kind;
+        }
+        let session_id = key.len() == 22 && key.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_');
+        if session_id { KeyKind::Session } else { KeyKind::Other }
+    }
+
+    /// Its field in `stats:keys`.
+    pub fn field(self) -> &'static str {
+        match self {
+            KeyKind::Session => "sessions",
+            KeyKind::UserCache => "user_cache",
+            KeyKind::PendingRegistration => "pending_registrations",
+            KeyKind::VerificationCode => "verification_codes",
+            KeyKind::TokenBlacklist => "token_blacklist",
+            KeyKind::ErrorLog => "error_log",
+            KeyKind::Account => "accounts",
+            KeyKind::Upload => "uploads",
+            KeyKind::Payment => "payments",
+            KeyKind::Throttle => "throttles",
+            KeyKind::Other => "other",
+        }
+    }
+
+    /// How the monitoring panel names it.
+    pub fn label(self) -> &'static str {
+        match self {
+            KeyKind::Session => "Sessions",
+            KeyKind::UserCache => "User cache entries",
+            KeyKind::PendingRegistration => "Pending registrations",
+            KeyKind::VerificationCode => "Verification codes and links",
+            KeyKind::TokenBlacklist => "Revoked tokens (blacklist)",
+            KeyKind::ErrorLog => "Error log (records and indexes)",
+            KeyKind::Account => "Accounts and their lookups",
+            KeyKind::Upload => "Files and upload requests",
+            KeyKind::Payment => "Payments and their indexes",
+            KeyKind::Throttle => "Throttles",
+            KeyKind::Other => "Other (stats, leases)",
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -424,6 +539,12 @@ mod tests {
         assert_eq!(file("u1/x"), "file:u1/x");
         assert_eq!(job_lock("check_current_user_uploads"), "lock:job:check_current_user_uploads");
         assert_eq!(STATS_CACHE, "stats:cache");
+        assert_eq!(KeyKind::of(&user_cache("u1")), KeyKind::UserCache);
+        assert_eq!(KeyKind::of(&user_candidate(&email())), KeyKind::PendingRegistration);
+        assert_eq!(KeyKind::of(&token_blacklist("jti")), KeyKind::TokenBlacklist);
+        assert_eq!(KeyKind::of(&job_lock("x")), KeyKind::Other);
+        assert_eq!(KeyKind::of("AAAAAAAAAAAAAAAAAAAAAA"), KeyKind::Session);
+        assert_eq!(KeyKind::of(STATS_KEYS), KeyKind::Other);
         assert_eq!(UPLOAD_REQUESTS, "upload_requests");
         assert_eq!(upload_slots("u1"), "upload_slots:u1");
         assert_eq!(files_usage("u1"), "files:usage:u1");

@@ -17,7 +17,7 @@ use leptos::prelude::*;
 use leptos_meta::{MetaTags, Stylesheet, Title, provide_meta_context};
 use leptos_router::components::{Route, Router, Routes};
 use leptos_router::{SsrMode, path};
-use pages::admin::{AdminErrorPage, AdminErrorsPage, AdminPage};
+use pages::admin::{AdminErrorGroupPage, AdminErrorPage, AdminErrorsPage, AdminPage};
 use pages::payments::{NewPaymentPage, PaymentPage, PaymentsPage};
 use pages::{
     change_password::ChangePasswordPage, confirm_email::ConfirmEmailPage, forgot_password::ForgotPasswordPage,
@@ -77,6 +77,7 @@ pub fn App() -> impl IntoView {
                     <Route path=path!("/admin") view=AdminPage ssr=SsrMode::Async />
                     <Route path=path!("/admin/errors") view=AdminErrorsPage ssr=SsrMode::Async />
                     <Route path=path!("/admin/errors/:key") view=AdminErrorPage ssr=SsrMode::Async />
+                    <Route path=path!("/admin/errors/groups/:service/:group") view=AdminErrorGroupPage ssr=SsrMode::Async />
                     <Route path=path!("/payments") view=PaymentsPage ssr=SsrMode::Async />
                     <Route path=path!("/payments/new") view=NewPaymentPage ssr=SsrMode::Async />
                     <Route path=path!("/payments/:id") view=PaymentPage ssr=SsrMode::Async />

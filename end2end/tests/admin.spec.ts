@@ -44,6 +44,14 @@ test('an admin sees the chart, groups and errors, reads one, and resolves a grou
   await expect(page.getByTestId('admin-error')).toBeVisible();
   await expect(page.getByTestId('stack')).toHaveText('Error: boom\n    at checkout (cart.js:4)');
   await snapBoth(page, 'admin-error', project);
+  // Its group: the alike errors (numbers folded), newest first.
+  await page.getByRole('link', { name: 'Its group' }).click();
+  await expect(page.getByTestId('admin-error-group')).toBeVisible();
+  await expect(page.getByTestId('error-list').getByTestId('error')).toHaveCount(4);
+  await expect(page.getByTestId('error-list').getByTestId('error').first()).toContainText('invalid for order 5');
+  await snapBoth(page, 'admin-error-group', project);
+  await page.goBack();
+  await expect(page.getByTestId('admin-error')).toBeVisible();
   await page.getByRole('link', { name: 'Errors of the same request' }).click();
   await expect(page.getByTestId('error-list').getByTestId('error')).toHaveCount(1);
 

@@ -3,6 +3,7 @@
 //! ```text
 //! keyhold-server                                  serve
 //! keyhold-server job check_current_user_uploads   run one job once and print what it did
+//! keyhold-server job count_keys                   (the key census of the monitoring panel)
 //! keyhold-server admin grant|revoke EMAIL         make an account admin, or not
 //! ```
 
@@ -12,7 +13,8 @@ use keyhold::jobs;
 use keyhold_server::{startup::Application, telemetry};
 use std::process::ExitCode;
 
-const USAGE: &str = "usage: keyhold-server [job NAME | admin grant|revoke EMAIL]\n  jobs: check_current_user_uploads";
+const USAGE: &str =
+    "usage: keyhold-server [job NAME | admin grant|revoke EMAIL]\n  jobs: check_current_user_uploads count_keys";
 
 #[tokio::main]
 async fn main() -> anyhow::Result<ExitCode> {
@@ -46,15 +48,20 @@ async fn serve() -> anyhow::Result<()> {
 
 /// One run of a job with the server's configuration, its report on stdout.
 async fn run_job(name: &str) -> anyhow::Result<ExitCode> {
-    if name != jobs::uploads::NAME {
+    if !jobs::NAMES.contains(&name) {
         eprintln!("unknown job {name:?}\n{USAGE}");
         return Ok(ExitCode::from(2));
     }
     let core = Core::new(Settings::from_env()?)?;
-    let report = jobs::uploads::run(&core).await?;
+    let report = if name == jobs::key_census::NAME {
+        jobs::key_census::run(&core).await.map(|r| (r.to_string(), true))
+    } else {
+        jobs::uploads::run(&core).await.map(|r| (r.to_string(), r.failed == 0))
+    };
     core.shutdown().await;
+    let (report, ok) = report?;
     println!("{report}");
-    Ok(if report.failed > 0 { ExitCode::FAILURE } else { ExitCode::SUCCESS })
+    Ok(if ok { ExitCode::SUCCESS } else { ExitCode::FAILURE })
 }
 
 /// Grants or revokes the admin role of the account with this address.

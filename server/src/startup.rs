@@ -162,13 +162,36 @@ fn router(core: Core, leptos_options: LeptosOptions, session_pool: fred::clients
 /// hydration script by its nonce.
 /// The background jobs, each on its interval (the first run at start-up).
 async fn run_jobs(core: Core) {
-    let every = Duration::from_secs(core.settings.uploads.cleanup_interval);
-    let mut ticks = tokio::time::interval(every);
+    let cleanup = every(core.settings.uploads.cleanup_interval, jobs::uploads::NAME, {
+        let core = core.clone();
+        move || {
+            let core = core.clone();
+            async move { jobs::uploads::run(&core).await.map(drop) }
+        }
+    });
+    let census = every(core.settings.key_census_interval, jobs::key_census::NAME, {
+        let core = core.clone();
+        move || {
+            let core = core.clone();
+            async move { jobs::key_census::run(&core).await.map(drop) }
+        }
+    });
+    tokio::join!(cleanup, census);
+}
+
+/// Runs `job` every `seconds`, logging failures; a failed run is retried on
+/// the next tick.
+async fn every<F, Fut>(seconds: u64, name: &str, job: F)
+where
+    F: Fn() -> Fut,
+    Fut: std::future::Future<Output = Result<(), keyhold::store::StoreError>>,
+{
+    let mut ticks = tokio::time::interval(Duration::from_secs(seconds));
     ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     loop {
         ticks.tick().await;
-        if let Err(e) = jobs::uploads::run(&core).await {
-            tracing::warn!(error = %e, job = jobs::uploads::NAME, "job failed; it runs again next interval");
+        if let Err(e) = job().await {
+            tracing::warn!(error = %e, job = name, "job failed; it runs again next interval");
         }
     }
 }

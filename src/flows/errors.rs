@@ -159,33 +159,37 @@ pub async fn ingest(core: &Core, incoming: Incoming) -> Result<String, FlowError
 #[derive(Debug, Clone, Default)]
 pub struct Query {
     pub service: Option<String>,
-    pub date: Option<NaiveDate>,
+    /// The days to list, oldest first (see [`range`]); empty means today.
+    pub days: Vec<NaiveDate>,
     pub kind: Option<String>,
     /// Matches a correlation id, a user id or message text.
     pub q: Option<String>,
     pub page: u64,
 }
 
-/// A page of one service's errors on one day.
+/// A page of one service's errors over some days.
 #[derive(Debug, Clone)]
 pub struct Page {
     /// Every service that reported errors.
     pub services: Vec<String>,
     pub service: String,
-    pub date: NaiveDate,
+    pub from: NaiveDate,
+    pub to: NaiveDate,
     /// Key and record, newest first.
     pub records: Vec<(String, ErrorRecord)>,
     pub page: u64,
     pub has_more: bool,
-    /// With a filter: true when the search stopped at its bound before the day's end.
+    /// With a search: true when it stopped at its bound before the range's end.
     pub truncated: bool,
 }
 
 pub const PAGE_SIZE: usize = 25;
-/// Entries a filtered search reads at most, in chunks: its cost is bounded
-/// whatever the day holds.
-const SCAN_LIMIT: isize = 5_000;
-const SCAN_CHUNK: isize = 250;
+/// Entries a search reads at most, in chunks: its cost is bounded whatever
+/// the range holds.
+const SCAN_LIMIT: usize = 5_000;
+const SCAN_CHUNK: usize = 250;
+/// Days shown when a query names none: the last two weeks.
+const DEFAULT_DAYS: i64 = 14;
 
 fn matches(record: &ErrorRecord, kind: Option<&str>, q: Option<&str>) -> bool {
     if kind.is_some_and(|k| record.kind != k) {
@@ -198,9 +202,29 @@ fn matches(record: &ErrorRecord, kind: Option<&str>, q: Option<&str>) -> bool {
         || record.message.to_lowercase().contains(&q)
 }
 
-/// A page of the log: two round trips (a ZSET range and an MGET) with or
-/// without a type; a search reads at most `SCAN_LIMIT` entries in chunks of
-/// `SCAN_CHUNK`.
+/// The days a query's `date`, or `from` and `to`, name (`YYYY-MM-DD`):
+/// one day, or a range of up to 30 days, oldest first. Without any, the last
+/// two weeks up to today.
+pub fn range(date: Option<&str>, from: Option<&str>, to: Option<&str>) -> Result<Vec<NaiveDate>, FlowError> {
+    let parse = |value: Option<&str>, field: &'static str| match value.map(str::trim).filter(|d| !d.is_empty()) {
+        Some(d) => NaiveDate::parse_from_str(d, "%Y-%m-%d")
+            .map(Some)
+            .map_err(|_| FlowError::Invalid(FieldErrors::single(field, "Use YYYY-MM-DD."))),
+        None => Ok(None),
+    };
+    if let Some(day) = parse(date, "date")? {
+        return Ok(vec![day]);
+    }
+    let to = parse(to, "to")?.unwrap_or_else(|| Utc::now().date_naive());
+    let from = parse(from, "from")?.unwrap_or(to - chrono::Duration::days(DEFAULT_DAYS - 1));
+    days(from, to)
+}
+
+/// A page of the log over the query's days, newest first. Without a search
+/// it costs four round trips whatever the days hold (the services, one
+/// ZCARD per day pipelined, the ranges that make the page pipelined, and an
+/// MGET); a type has its own time-ordered index, so a type filter pages the
+/// same way. A search reads at most `SCAN_LIMIT` entries, in chunks.
 pub async fn page(core: &Core, query: Query) -> Result<Page, FlowError> {
     let mut conn = core.redis.clone();
     let mut services: Vec<String> =
@@ -211,59 +235,114 @@ pub async fn page(core: &Core, query: Query) -> Result<Page, FlowError> {
         Some(Err(e)) => return Err(FlowError::Invalid(FieldErrors::single("service", e))),
         None => services.first().cloned().unwrap_or_else(|| core.errors.service().to_owned()),
     };
-    let date = query.date.unwrap_or_else(|| Utc::now().date_naive());
+    let mut days = query.days;
+    if days.is_empty() {
+        days.push(Utc::now().date_naive());
+    }
+    let (from, to) = (days[0], days[days.len() - 1]);
     let kind = query.kind.as_deref().filter(|k| !k.is_empty());
-    // A type has its own time-ordered index: only a search scans.
-    let timeline = match kind {
-        Some(k) => keys::error_type_timeline(&service, k, date),
-        None => keys::error_timeline(&service, date),
-    };
+    let timelines: Vec<String> = days
+        .iter()
+        .rev()
+        .map(|d| match kind {
+            Some(k) => keys::error_type_timeline(&service, k, *d),
+            None => keys::error_timeline(&service, *d),
+        })
+        .collect();
     let page = query.page.max(1);
     let q = query.q.as_deref().map(str::trim).filter(|q| !q.is_empty());
-    let size = PAGE_SIZE;
-    let skip = (page as usize - 1).saturating_mul(size);
+    let skip = (page as usize - 1).saturating_mul(PAGE_SIZE);
 
+    let (records, has_more, truncated) = match q {
+        None => {
+            let keys = window(&mut conn, &timelines, skip, PAGE_SIZE + 1).await?;
+            let has_more = keys.len() > PAGE_SIZE;
+            (read(&mut conn, keys.into_iter().take(PAGE_SIZE).collect()).await?, has_more, false)
+        }
+        Some(q) => search(&mut conn, &timelines, kind, q, skip).await?,
+    };
+    Ok(Page { services, service, from, to, records, page, has_more, truncated })
+}
+
+/// Up to `want` keys after the first `skip` of some timelines read one after
+/// the other (each newest first): their sizes in one pipeline, then the
+/// ranges that hold the window in another.
+async fn window(
+    conn: &mut redis::aio::ConnectionManager,
+    timelines: &[String],
+    skip: usize,
+    want: usize,
+) -> Result<Vec<String>, FlowError> {
+    let mut sizes = redis::pipe();
+    for t in timelines {
+        sizes.zcard(t);
+    }
+    let sizes: Vec<usize> = sizes.query_async(conn).await.map_err(crate::store::StoreError::from)?;
+    let (mut skip, mut want) = (skip, want);
+    let mut ranges = redis::pipe();
+    let mut any = false;
+    for (t, size) in timelines.iter().zip(sizes) {
+        if want == 0 {
+            break;
+        }
+        if skip >= size {
+            skip -= size;
+            continue;
+        }
+        let take = (size - skip).min(want);
+        ranges.zrevrange(t, skip as isize, (skip + take - 1) as isize);
+        (skip, want, any) = (0, want - take, true);
+    }
+    if !any {
+        return Ok(Vec::new());
+    }
+    let parts: Vec<Vec<String>> = ranges.query_async(conn).await.map_err(crate::store::StoreError::from)?;
+    Ok(parts.concat())
+}
+
+/// The page of matches after the first `skip`, reading the timelines newest
+/// first in chunks until the page is full or `SCAN_LIMIT` entries were read.
+async fn search(
+    conn: &mut redis::aio::ConnectionManager,
+    timelines: &[String],
+    kind: Option<&str>,
+    q: &str,
+    skip: usize,
+) -> Result<(Vec<(String, ErrorRecord)>, bool, bool), FlowError> {
     let mut records = Vec::new();
-    let mut has_more = false;
-    let mut truncated = false;
-    if q.is_none() {
-        let start = isize::try_from(skip).unwrap_or(isize::MAX - 1);
-        let keys: Vec<String> = conn
-            .zrevrange(&timeline, start, start.saturating_add(size as isize))
-            .await
-            .map_err(crate::store::StoreError::from)?;
-        has_more = keys.len() > size;
-        records = read(&mut conn, keys.into_iter().take(size).collect()).await?;
-    } else {
-        let mut seen = 0usize;
-        let mut offset: isize = 0;
-        while offset < SCAN_LIMIT {
+    let mut seen = 0usize;
+    let mut budget = SCAN_LIMIT;
+    for timeline in timelines {
+        let mut offset = 0usize;
+        loop {
+            if budget == 0 {
+                return Ok((records, false, true));
+            }
+            let chunk = SCAN_CHUNK.min(budget);
             let keys: Vec<String> = conn
-                .zrevrange(&timeline, offset, offset + SCAN_CHUNK - 1)
+                .zrevrange(timeline, offset as isize, (offset + chunk - 1) as isize)
                 .await
                 .map_err(crate::store::StoreError::from)?;
-            let done = (keys.len() as isize) < SCAN_CHUNK;
-            offset += SCAN_CHUNK;
-            for (key, record) in read(&mut conn, keys).await? {
-                if !matches(&record, kind, q) {
+            let last = keys.len() < chunk;
+            (offset, budget) = (offset + chunk, budget - chunk);
+            for (key, record) in read(conn, keys).await? {
+                if !matches(&record, kind, Some(q)) {
                     continue;
                 }
                 seen += 1;
-                if seen > skip + size {
-                    has_more = true;
-                    break;
+                if seen > skip + PAGE_SIZE {
+                    return Ok((records, true, false));
                 }
                 if seen > skip {
                     records.push((key, record));
                 }
             }
-            if done || has_more {
+            if last {
                 break;
             }
-            truncated = offset >= SCAN_LIMIT;
         }
     }
-    Ok(Page { services, service, date, records, page, has_more, truncated })
+    Ok((records, false, false))
 }
 
 /// The records behind some keys, in one MGET; expired ones are skipped.
@@ -333,15 +412,51 @@ pub async fn set_group_state(
     group: &str,
     state: crate::store::error_log::GroupState,
 ) -> Result<(), FlowError> {
-    let service = slug(Some(service)).map_err(|_| FlowError::NotFound)?;
-    if group.len() != 16 || !group.bytes().all(|b| b.is_ascii_hexdigit()) {
-        return Err(FlowError::NotFound);
-    }
+    let service = group_address(service, group)?;
     if !core.errors.set_group_state(&service, group, state).await? {
         return Err(FlowError::NotFound);
     }
     tracing::info!(target: "audit", %admin, %service, %group, ?state, "error group state changed");
     Ok(())
+}
+
+/// A group's service, checked as a key part, and its id's shape (16 hex
+/// digits); anything else is not found.
+fn group_address(service: &str, group: &str) -> Result<String, FlowError> {
+    let service = slug(Some(service)).map_err(|_| FlowError::NotFound)?;
+    if group.len() != 16 || !group.bytes().all(|b| b.is_ascii_hexdigit()) {
+        return Err(FlowError::NotFound);
+    }
+    Ok(service)
+}
+
+/// One group and a page of its errors, newest first.
+#[derive(Debug, Clone)]
+pub struct GroupPage {
+    pub group: crate::store::error_log::Group,
+    pub records: Vec<(String, ErrorRecord)>,
+    pub page: u64,
+    pub has_more: bool,
+}
+
+/// A group (with its counts over `days`) and a page of the errors it still
+/// keeps: three round trips whatever the group holds.
+pub async fn group_page(
+    core: &Core,
+    service: &str,
+    group: &str,
+    days: &[NaiveDate],
+    page: u64,
+) -> Result<GroupPage, FlowError> {
+    let service = group_address(service, group)?;
+    let found = core.errors.group(&service, group, days).await?.ok_or(FlowError::NotFound)?;
+    let page = page.max(1);
+    let skip = (page as usize - 1).saturating_mul(PAGE_SIZE);
+    let keys = core.errors.group_errors(&service, group, skip, PAGE_SIZE + 1).await?;
+    let has_more = keys.len() > PAGE_SIZE;
+    let mut conn = core.redis.clone();
+    let records = read(&mut conn, keys.into_iter().take(PAGE_SIZE).collect()).await?;
+    Ok(GroupPage { group: found, records, page, has_more })
 }
 
 /// One record, by its key (which must be an error key).

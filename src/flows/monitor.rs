@@ -33,8 +33,11 @@ pub struct Snapshot {
     pub cache_last_hour: Rate,
     /// From `INFO`: name → value, for the fields the panel shows.
     pub redis: Vec<(String, String)>,
-    /// Counts read from indexes (no KEYS, no SCAN).
+    /// Counts read from indexes and the last key census (no KEYS or SCAN
+    /// on the request path).
     pub keys: Vec<(String, u64)>,
+    /// When the key census behind `keys` was taken (ms), none before the first.
+    pub keys_counted_at: Option<i64>,
     /// Today's errors of this service, per type.
     pub errors_today: Vec<(String, u64)>,
 }
@@ -53,16 +56,16 @@ const INFO_FIELDS: &[&str] = &[
 ];
 
 /// The pipeline's answer: cache counters (since start, this hour, the hour
-/// before), `INFO`, then four counts.
-type Reply = (Counters, Counters, Counters, String, u64, u64, u64, u64);
+/// before), `INFO`, four counts, and the key census.
+type Reply = (Counters, Counters, Counters, String, u64, u64, u64, u64, HashMap<String, i64>);
 type Counters = HashMap<String, u64>;
 
-/// Everything the panel shows, in three round trips.
+/// Everything the panel shows, in two round trips.
 pub async fn snapshot(core: &Core) -> Result<Snapshot, FlowError> {
     let now = Utc::now();
     let today = now.date_naive();
     let mut conn = core.redis.clone();
-    let (total, this_hour, last_hour, info, dbsize, uploads, services, errors_today): Reply = redis::pipe()
+    let (total, this_hour, last_hour, info, dbsize, uploads, services, errors_today, census): Reply = redis::pipe()
         .hgetall(keys::STATS_CACHE)
         .hgetall(keys::stats_cache_hour(now))
         .hgetall(keys::stats_cache_hour(now - Duration::hours(1)))
@@ -72,6 +75,7 @@ pub async fn snapshot(core: &Core) -> Result<Snapshot, FlowError> {
         .zcard(keys::UPLOAD_REQUESTS)
         .scard(keys::ERROR_SERVICES)
         .scard(keys::error_index(core.errors.service(), today))
+        .hgetall(keys::STATS_KEYS)
         .query_async(&mut conn)
         .await
         .map_err(StoreError::from)?;
@@ -83,16 +87,21 @@ pub async fn snapshot(core: &Core) -> Result<Snapshot, FlowError> {
     let info: HashMap<&str, &str> = info.lines().filter_map(|l| l.trim().split_once(':')).collect();
     let redis = INFO_FIELDS.iter().map(|f| ((*f).to_owned(), info.get(f).copied().unwrap_or("—").to_owned())).collect();
     let counts = core.errors.counts(today).await?;
+    let census = crate::store::key_census::parse(&census);
     Ok(Snapshot {
         cache_since_start: Rate::from(&total),
         cache_last_hour: Rate::from(&hour),
         redis,
-        keys: vec![
+        keys: [
             ("All keys (DBSIZE)".to_owned(), dbsize),
             ("Open upload requests".to_owned(), uploads),
             ("Services reporting errors".to_owned(), services),
             ("Error records kept today".to_owned(), errors_today),
-        ],
+        ]
+        .into_iter()
+        .chain(census.counts.iter().map(|(kind, n)| (kind.label().to_owned(), *n)))
+        .collect(),
+        keys_counted_at: census.counted_at,
         errors_today: counts.into_iter().map(|(k, n)| (k.as_str().to_owned(), n)).collect(),
     })
 }

@@ -10,6 +10,10 @@ use redis::AsyncCommands;
 use redis::aio::ConnectionManager;
 use serde::{Deserialize, Serialize};
 use std::collections::HashMap;
+use std::sync::LazyLock;
+
+static GROUP_STATE: LazyLock<redis::Script> =
+    LazyLock::new(|| redis::Script::new(include_str!("lua/error_group_state.lua")));
 
 /// The `type` of a recorded error.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -177,6 +181,7 @@ impl ErrorRecorder {
         let group_key = keys::error_group(service, &group);
         let groups = keys::error_groups(service);
         let group_count = keys::error_group_count(service, &group, day);
+        let group_errors = keys::error_group_errors(service, &group);
         let at_ms = at.timestamp_millis();
         let mut conn = self.conn.clone();
         let mut pipe = redis::pipe();
@@ -197,6 +202,13 @@ impl ErrorRecorder {
             .expire(&groups, self.index_ttl as i64)
             .ignore()
             .incr(&group_count, 1)
+            .ignore()
+            // The group's own errors, for its page: only those still kept.
+            .zadd(&group_errors, &key, at_ms)
+            .ignore()
+            .zrembyscore(&group_errors, "-inf", at_ms - (self.ttl as i64) * 1000)
+            .ignore()
+            .expire(&group_errors, self.ttl as i64)
             .ignore()
             .expire(&group_count, self.index_ttl as i64)
             .ignore()
@@ -342,22 +354,34 @@ impl ErrorRecorder {
             .collect())
     }
 
-    /// Marks a group resolved, ignored or open again; false when unknown.
+    /// Marks a group resolved, ignored or open again, and keeps it (and its
+    /// place in the list) another index TTL from now; false when unknown.
+    /// One script: a group that expired meanwhile is not brought back half.
     pub async fn set_group_state(&self, service: &str, id: &str, state: GroupState) -> StoreResult<bool> {
-        let key = keys::error_group(service, id);
-        let mut conn = self.conn.clone();
-        let exists: bool = conn.exists(&key).await?;
-        if !exists {
-            return Ok(false);
-        }
         let state = match state {
             GroupState::Resolved => "resolved",
             GroupState::Ignored => "ignored",
             GroupState::Open | GroupState::Regressed => "open",
         };
-        let now = Utc::now().timestamp_millis().to_string();
-        let _: () = conn.hset_multiple(&key, &[("state", state), ("state_at", now.as_str())]).await?;
-        Ok(true)
+        let mut conn = self.conn.clone();
+        let changed: i64 = GROUP_STATE
+            .key(keys::error_group(service, id))
+            .key(keys::error_groups(service))
+            .arg(state)
+            .arg(Utc::now().timestamp_millis())
+            .arg(self.index_ttl)
+            .invoke_async(&mut conn)
+            .await?;
+        Ok(changed == 1)
+    }
+
+    /// Up to `want` of a group's error keys after the first `skip`, newest
+    /// first, in one round trip.
+    pub async fn group_errors(&self, service: &str, id: &str, skip: usize, want: usize) -> StoreResult<Vec<String>> {
+        let mut conn = self.conn.clone();
+        let start = isize::try_from(skip).unwrap_or(isize::MAX - 1);
+        let stop = start.saturating_add(want as isize).saturating_sub(1);
+        Ok(conn.zrevrange(keys::error_group_errors(service, id), start, stop).await?)
     }
 }
 

@@ -5,6 +5,7 @@ pub mod accounts;
 pub mod blacklist;
 pub mod error_log;
 pub mod job_lock;
+pub mod key_census;
 pub mod payments;
 pub mod pending;
 pub mod profile_cache;

@@ -3,7 +3,10 @@
 //! every text from a record is escaped by the view.
 
 use crate::error::code;
-use crate::server_fns::{AdminErrorsView, ErrorDetailView, GroupRow, SetErrorGroup, admin_error, admin_errors};
+use crate::server_fns::{
+    AdminErrorsView, ErrorDetailView, ErrorGroupView, ErrorRow, GroupRow, SetErrorGroup, admin_error, admin_error_group,
+    admin_errors,
+};
 use leptos::prelude::*;
 use leptos_meta::Title;
 use leptos_router::components::Redirect;
@@ -32,9 +35,9 @@ pub fn AdminErrorsPage() -> impl IntoView {
     let query = use_query_map();
     let get = move |k: &str| query.read().get(k);
     let data = Resource::new(
-        move || (get("service"), get("from"), get("to"), get("type"), get("q"), get("page")),
-        |(service, from, to, kind, q, page)| {
-            admin_errors(service, from, to, kind, q, page.and_then(|p| p.parse().ok()))
+        move || (get("service"), get("date"), get("from"), get("to"), get("type"), get("q"), get("page")),
+        |(service, date, from, to, kind, q, page)| {
+            admin_errors(service, date, from, to, kind, q, page.and_then(|p| p.parse().ok()))
         },
     );
     view! {
@@ -124,11 +127,22 @@ fn Dashboard(view: AdminErrorsView) -> impl IntoView {
     }
     .into_any();
     let list = view! {
-        <h2>{format!("Errors on {}", view.to)}</h2>
-        {view.truncated.then(|| view! { <p class="alert alert-info">"The search stopped early on a busy day: narrow it down to see more."</p> })}
-        {view.errors.is_empty().then(|| view! { <p class="muted" data-testid="no-errors">"No errors match."</p> })}
+        <h2>{if view.from == view.to { format!("Errors on {}", view.to) } else { format!("Errors from {} to {}", view.from, view.to) }}</h2>
+        {view.truncated.then(|| view! { <p class="alert alert-info">"The search stopped early in a busy range: narrow it down to see more."</p> })}
+        <ErrorList errors=view.errors.clone() />
+        <Pager page=view.page prev=(view.page > 1).then(|| link(view.page - 1)) next=view.has_more.then(|| link(view.page + 1)) />
+    }
+    .into_any();
+    view! { <section class="card admin" data-testid="admin-errors">{head} {overview} {list}</section> }
+}
+
+/// Errors newest first, each a link to its whole record.
+#[component]
+fn ErrorList(errors: Vec<ErrorRow>) -> impl IntoView {
+    view! {
+        {errors.is_empty().then(|| view! { <p class="muted" data-testid="no-errors">"No errors match."</p> })}
         <ul class="error-list" data-testid="error-list">
-            {view.errors.iter().map(|e| view! {
+            {errors.iter().map(|e| view! {
                 <li class="error-row" data-testid="error">
                     <a href=format!("/admin/errors/{}", encode(&e.key))>{e.message.clone()}</a>
                     <span class="muted small">
@@ -139,14 +153,23 @@ fn Dashboard(view: AdminErrorsView) -> impl IntoView {
                 </li>
             }).collect_view()}
         </ul>
+    }
+}
+
+/// Links to the newer and the older page, where there are some.
+#[component]
+fn Pager(page: u64, prev: Option<String>, next: Option<String>) -> impl IntoView {
+    view! {
         <nav class="pager" aria-label="Pages">
-            {(view.page > 1).then(|| view! { <a href=link(view.page - 1) rel="prev">"← Newer"</a> })}
-            <span class="muted">{format!("Page {}", view.page)}</span>
-            {view.has_more.then(|| view! { <a href=link(view.page + 1) rel="next">"Older →"</a> })}
+            {prev.map(|href| view! { <a href=href rel="prev">"← Newer"</a> })}
+            <span class="muted">{format!("Page {page}")}</span>
+            {next.map(|href| view! { <a href=href rel="next">"Older →"</a> })}
         </nav>
     }
-    .into_any();
-    view! { <section class="card admin" data-testid="admin-errors">{head} {overview} {list}</section> }
+}
+
+fn group_href(service: &str, id: &str) -> String {
+    format!("/admin/errors/groups/{}/{}", encode(service), encode(id))
 }
 
 /// Percent-encodes a query value or a path segment.
@@ -271,7 +294,7 @@ fn Group(group: GroupRow, service: String, back: String) -> impl IntoView {
     view! {
         <li class="err-group" id=format!("group-{}", group.id) data-testid="group">
             <div class="group-main">
-                <span class="group-message">{group.sample.clone()}</span>
+                <a class="group-message" href=group_href(&service, &group.id)>{group.sample.clone()}</a>
                 <span class="muted small">
                     <span class="badge">{group.kind.clone()}</span>
                     {format!(" · {} times · first {} · last {}", group.count, group.first_seen, group.last_seen)}
@@ -327,7 +350,7 @@ fn Detail(record: ErrorDetailView) -> impl IntoView {
     let same_request = (!record.correlation_id.is_empty()).then(|| {
         format!("/admin/errors?service={}&to={date}&q={}", encode(&record.service), encode(&record.correlation_id))
     });
-    let group = format!("/admin/errors?service={}&to={date}#group-{}", encode(&record.service), record.group);
+    let group = group_href(&record.service, &record.group);
     let dash = |s: &str| if s.is_empty() { "—".to_owned() } else { s.to_owned() };
     view! {
         <section class="card admin" data-testid="admin-error">
@@ -349,6 +372,52 @@ fn Detail(record: ErrorDetailView) -> impl IntoView {
                 {same_request.map(|href| view! { <a class="button button-quiet" href=href>"Errors of the same request"</a> })}
                 <a class="button button-quiet" href=group>"Its group"</a>
             </p>
+        </section>
+    }
+}
+
+#[component]
+pub fn AdminErrorGroupPage() -> impl IntoView {
+    let params = use_params_map();
+    let query = use_query_map();
+    let data = Resource::new(
+        move || {
+            let p = params.read();
+            (p.get("service").unwrap_or_default(), p.get("group").unwrap_or_default(), query.read().get("page"))
+        },
+        |(service, group, page)| admin_error_group(service, group, page.and_then(|p| p.parse().ok())),
+    );
+    view! {
+        <Title text="Error group" />
+        <Suspense fallback=|| view! { <p class="container">"Loading…"</p> }>
+            {move || Suspend::new(async move {
+                match data.await {
+                    Err(e) if e.is("not_found") => view! { <crate::pages::not_found::NotFound /> }.into_any(),
+                    Err(e) => refused(&e, "/login?next=%2Fadmin%2Ferrors"),
+                    Ok(view) => view! { <GroupDetail view /> }.into_any(),
+                }
+            })}
+        </Suspense>
+    }
+}
+
+#[component]
+fn GroupDetail(view: ErrorGroupView) -> impl IntoView {
+    let here = group_href(&view.service, &view.group.id);
+    let link = |page: u64| format!("{here}?page={page}");
+    let (prev, next) = ((view.page > 1).then(|| link(view.page - 1)), view.has_more.then(|| link(view.page + 1)));
+    let list = format!("/admin/errors?service={}", encode(&view.service));
+    view! {
+        <section class="card admin" data-testid="admin-error-group">
+            <p><a href=list>{format!("← Errors of {}", view.service)}</a></p>
+            <h1 class="error-message">{view.group.sample.clone()}</h1>
+            <p class="muted small">{format!("Errors per day, {} to {}", view.days.first().cloned().unwrap_or_default(), view.days.last().cloned().unwrap_or_default())}</p>
+            <ul class="groups" data-testid="groups">
+                <Group group=view.group.clone() service=view.service.clone() back=here />
+            </ul>
+            <h2>"Its errors, newest first"</h2>
+            <ErrorList errors=view.errors.clone() />
+            <Pager page=view.page prev next />
         </section>
     }
 }
@@ -420,6 +489,7 @@ fn Monitor(view: crate::server_fns::MonitorView) -> impl IntoView {
                     {table(view.redis.clone())}
                     <h2>"Keys"</h2>
                     {table(view.keys.iter().map(|(k, n)| (k.clone(), n.to_string())).collect())}
+                    <p class="muted small" data-testid="census-time">{view.keys_counted.clone()}</p>
                 </div>
             </div>
             <h2>"Cache actions"</h2>

@@ -37,7 +37,7 @@ pub struct AdminErrorsView {
     /// Per type, its count on each day.
     pub series: Vec<(String, Vec<u64>)>,
     pub groups: Vec<GroupRow>,
-    /// The errors of `to`, newest first.
+    /// The errors of `from..=to`, newest first.
     pub errors: Vec<ErrorRow>,
     pub kind: String,
     pub q: String,
@@ -79,36 +79,55 @@ fn time_text(ms: i64) -> String {
     chrono::DateTime::from_timestamp_millis(ms).map(|d| d.format("%Y-%m-%d %H:%M UTC").to_string()).unwrap_or_default()
 }
 
+#[cfg(feature = "ssr")]
+fn group_row(g: keyhold::store::error_log::Group) -> GroupRow {
+    GroupRow {
+        id: g.id,
+        kind: g.kind,
+        sample: g.sample,
+        first_seen: time_text(g.first_seen),
+        last_seen: time_text(g.last_seen),
+        count: g.count,
+        state: serde_json::to_value(g.state).ok().and_then(|v| v.as_str().map(str::to_owned)).unwrap_or_default(),
+        daily: g.daily,
+    }
+}
+
+#[cfg(feature = "ssr")]
+fn error_row((key, r): (String, keyhold::store::error_log::ErrorRecord)) -> ErrorRow {
+    ErrorRow {
+        key,
+        time: r.timestamp.replace('T', " ").replace('Z', " UTC"),
+        kind: r.kind,
+        message: r.message,
+        endpoint: r.metadata.endpoint.unwrap_or_default(),
+        user: r.user_id.unwrap_or_default(),
+    }
+}
+
 #[server(prefix = "/fn", endpoint = "admin-errors")]
 pub async fn admin_errors(
     service: Option<String>,
+    date: Option<String>,
     from: Option<String>,
     to: Option<String>,
     kind: Option<String>,
     q: Option<String>,
     page: Option<u64>,
 ) -> Result<AdminErrorsView, AppError> {
+    use keyhold::flows::FlowError;
     use keyhold::flows::errors::{self, Query};
-    use keyhold::flows::{FieldErrors, FlowError};
     require_admin().await?;
     let core = crate::ssr::core()?;
-    let date = |v: &Option<String>, field: &'static str| match v.as_deref().filter(|d| !d.is_empty()) {
-        Some(d) => chrono::NaiveDate::parse_from_str(d, "%Y-%m-%d")
-            .map(Some)
-            .map_err(|_| FlowError::Invalid(FieldErrors::single(field, "Use YYYY-MM-DD."))),
-        None => Ok(None),
-    };
     let result = async {
-        let to = date(&to, "to")?.unwrap_or_else(|| chrono::Utc::now().date_naive());
-        let from = date(&from, "from")?.unwrap_or(to - chrono::Duration::days(13));
-        let days = errors::days(from, to)?;
+        let days = errors::range(date.as_deref(), from.as_deref(), to.as_deref())?;
         let kind = kind.filter(|k| !k.is_empty());
         let q = q.filter(|q| !q.trim().is_empty());
         let list = errors::page(
             &core,
             Query {
                 service: service.filter(|s| !s.is_empty()),
-                date: Some(to),
+                days: days.clone(),
                 kind: kind.clone(),
                 q: q.clone(),
                 page: page.unwrap_or(1),
@@ -119,45 +138,58 @@ pub async fn admin_errors(
         Ok::<_, FlowError>(AdminErrorsView {
             services: list.services,
             service: list.service,
-            from: from.to_string(),
-            to: to.to_string(),
+            from: list.from.to_string(),
+            to: list.to.to_string(),
             days: overview.days.iter().map(|d| d.format("%m-%d").to_string()).collect(),
             series: overview.counts,
             groups: overview
                 .groups
                 .into_iter()
                 .filter(|g| kind.as_deref().is_none_or(|k| g.kind == k))
-                .map(|g| GroupRow {
-                    id: g.id,
-                    kind: g.kind,
-                    sample: g.sample,
-                    first_seen: time_text(g.first_seen),
-                    last_seen: time_text(g.last_seen),
-                    count: g.count,
-                    state: serde_json::to_value(g.state)
-                        .ok()
-                        .and_then(|v| v.as_str().map(str::to_owned))
-                        .unwrap_or_default(),
-                    daily: g.daily,
-                })
+                .map(group_row)
                 .collect(),
-            errors: list
-                .records
-                .into_iter()
-                .map(|(key, r)| ErrorRow {
-                    key,
-                    time: r.timestamp.replace('T', " ").replace('Z', " UTC"),
-                    kind: r.kind,
-                    message: r.message,
-                    endpoint: r.metadata.endpoint.unwrap_or_default(),
-                    user: r.user_id.unwrap_or_default(),
-                })
-                .collect(),
+            errors: list.records.into_iter().map(error_row).collect(),
             kind: kind.unwrap_or_default(),
             q: q.unwrap_or_default(),
             page: list.page,
             has_more: list.has_more,
             truncated: list.truncated,
+        })
+    }
+    .await;
+    match result {
+        Ok(view) => Ok(view),
+        Err(e) => Err(crate::ssr::fail(e).await),
+    }
+}
+
+/// One group of alike errors and a page of its errors.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ErrorGroupView {
+    pub service: String,
+    pub group: GroupRow,
+    /// The days `group.daily` covers.
+    pub days: Vec<String>,
+    pub errors: Vec<ErrorRow>,
+    pub page: u64,
+    pub has_more: bool,
+}
+
+#[server(prefix = "/fn", endpoint = "admin-error-group-page")]
+pub async fn admin_error_group(service: String, group: String, page: Option<u64>) -> Result<ErrorGroupView, AppError> {
+    use keyhold::flows::errors;
+    require_admin().await?;
+    let core = crate::ssr::core()?;
+    let result = async {
+        let days = errors::range(None, None, None)?;
+        let p = errors::group_page(&core, &service, &group, &days, page.unwrap_or(1)).await?;
+        Ok::<_, keyhold::flows::FlowError>(ErrorGroupView {
+            service: p.group.service.clone(),
+            group: group_row(p.group),
+            days: days.iter().map(|d| d.format("%m-%d").to_string()).collect(),
+            errors: p.records.into_iter().map(error_row).collect(),
+            page: p.page,
+            has_more: p.has_more,
         })
     }
     .await;
@@ -214,6 +246,8 @@ pub struct MonitorView {
     pub cache_hour: (u64, u64, Option<f64>),
     pub redis: Vec<(String, String)>,
     pub keys: Vec<(String, u64)>,
+    /// When the per-kind counts were taken, in words.
+    pub keys_counted: String,
     pub errors_today: Vec<(String, u64)>,
 }
 
@@ -227,6 +261,10 @@ pub async fn admin_monitor() -> Result<MonitorView, AppError> {
             cache_hour: (s.cache_last_hour.hits, s.cache_last_hour.misses, s.cache_last_hour.hit_rate),
             redis: s.redis,
             keys: s.keys,
+            keys_counted: match s.keys_counted_at {
+                Some(ms) => format!("Counts per kind taken {} (every few minutes, by SCAN).", time_text(ms)),
+                None => "Counts per kind: the first census has not run yet.".to_owned(),
+            },
             errors_today: s.errors_today,
         }),
         Err(e) => Err(crate::ssr::fail(e).await),

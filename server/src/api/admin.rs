@@ -68,6 +68,8 @@ pub async fn ingest(
 pub struct ListQuery {
     service: Option<String>,
     date: Option<String>,
+    from: Option<String>,
+    to: Option<String>,
     #[serde(rename = "type")]
     kind: Option<String>,
     q: Option<String>,
@@ -78,7 +80,8 @@ pub struct ListQuery {
 pub struct ListBody {
     services: Vec<String>,
     service: String,
-    date: String,
+    from: String,
+    to: String,
     page: u64,
     has_more: bool,
     truncated: bool,
@@ -92,8 +95,8 @@ pub struct Row {
     record: ErrorRecord,
 }
 
-/// `GET /api/admin/errors?service&date&type&q&page`: a page of a day's
-/// errors, newest first.
+/// `GET /api/admin/errors?service&date|from&to&type&q&page`: a page of the
+/// errors of a day or a range (the last two weeks by default), newest first.
 pub async fn list(
     State(state): State<AppState>,
     Extension(ctx): Extension<RequestContext>,
@@ -103,18 +106,14 @@ pub async fn list(
 ) -> Result<Json<ListBody>, ApiError> {
     require_admin(&state, &ctx, &headers, &auth).await?;
     let Query(q) = query?;
-    let date = match q.date.as_deref().filter(|d| !d.is_empty()) {
-        Some(d) => Some(chrono::NaiveDate::parse_from_str(d, "%Y-%m-%d").map_err(|_| {
-            ApiError::plain(FlowError::Invalid(keyhold::flows::FieldErrors::single("date", "Use YYYY-MM-DD.")))
-        })?),
-        None => None,
-    };
-    let query = errors::Query { service: q.service, date, kind: q.kind, q: q.q, page: q.page.unwrap_or(1) };
+    let days = errors::range(q.date.as_deref(), q.from.as_deref(), q.to.as_deref()).map_err(ApiError::plain)?;
+    let query = errors::Query { service: q.service, days, kind: q.kind, q: q.q, page: q.page.unwrap_or(1) };
     match errors::page(&state.core, query).await {
         Ok(p) => Ok(Json(ListBody {
             services: p.services,
             service: p.service,
-            date: p.date.to_string(),
+            from: p.from.to_string(),
+            to: p.to.to_string(),
             page: p.page,
             has_more: p.has_more,
             truncated: p.truncated,
@@ -139,6 +138,7 @@ pub async fn show(
 #[derive(Deserialize)]
 pub struct GroupsQuery {
     service: Option<String>,
+    date: Option<String>,
     from: Option<String>,
     to: Option<String>,
     #[serde(rename = "type")]
@@ -154,16 +154,7 @@ pub struct GroupsBody {
     groups: Vec<keyhold::store::error_log::Group>,
 }
 
-fn date_param(value: Option<&str>, field: &'static str) -> Result<Option<chrono::NaiveDate>, ApiError> {
-    match value.filter(|d| !d.is_empty()) {
-        Some(d) => chrono::NaiveDate::parse_from_str(d, "%Y-%m-%d").map(Some).map_err(|_| {
-            ApiError::plain(FlowError::Invalid(keyhold::flows::FieldErrors::single(field, "Use YYYY-MM-DD.")))
-        }),
-        None => Ok(None),
-    }
-}
-
-/// `GET /api/admin/errors/groups?service&from&to&type`: groups of alike
+/// `GET /api/admin/errors/groups?service&date|from&to&type`: groups of alike
 /// errors (first and last seen, count, per-day counts, state) and the
 /// counts by type per day.
 pub async fn groups(
@@ -175,20 +166,55 @@ pub async fn groups(
 ) -> Result<Json<GroupsBody>, ApiError> {
     require_admin(&state, &ctx, &headers, &auth).await?;
     let Query(q) = query?;
-    let to = date_param(q.to.as_deref(), "to")?.unwrap_or_else(|| chrono::Utc::now().date_naive());
-    let from = date_param(q.from.as_deref(), "from")?.unwrap_or(to - chrono::Duration::days(13));
+    let days = errors::range(q.date.as_deref(), q.from.as_deref(), q.to.as_deref()).map_err(ApiError::plain)?;
     let service = q.service.unwrap_or_else(|| state.core.errors.service().to_owned());
-    let result = async {
-        let days = errors::days(from, to)?;
-        errors::overview(&state.core, &service, days).await
-    }
-    .await;
+    let result = errors::overview(&state.core, &service, days).await;
     match result {
         Ok(o) => Ok(Json(GroupsBody {
             service,
             days: o.days.iter().map(ToString::to_string).collect(),
             counts: o.counts.into_iter().collect(),
             groups: o.groups.into_iter().filter(|g| q.kind.as_deref().is_none_or(|k| g.kind == k)).collect(),
+        })),
+        Err(e) => Err(fail(&state, &ctx, e)),
+    }
+}
+
+#[derive(Deserialize)]
+pub struct GroupQuery {
+    date: Option<String>,
+    from: Option<String>,
+    to: Option<String>,
+    page: Option<u64>,
+}
+
+#[derive(Serialize)]
+pub struct GroupBody {
+    group: keyhold::store::error_log::Group,
+    page: u64,
+    has_more: bool,
+    errors: Vec<Row>,
+}
+
+/// `GET /api/admin/errors/groups/{service}/{group}?date|from&to&page`: one
+/// group (its daily counts over the days) and a page of its errors.
+pub async fn group(
+    State(state): State<AppState>,
+    Extension(ctx): Extension<RequestContext>,
+    headers: HeaderMap,
+    auth: AuthSession,
+    Path((service, group)): Path<(String, String)>,
+    query: Result<Query<GroupQuery>, QueryRejection>,
+) -> Result<Json<GroupBody>, ApiError> {
+    require_admin(&state, &ctx, &headers, &auth).await?;
+    let Query(q) = query?;
+    let days = errors::range(q.date.as_deref(), q.from.as_deref(), q.to.as_deref()).map_err(ApiError::plain)?;
+    match errors::group_page(&state.core, &service, &group, &days, q.page.unwrap_or(1)).await {
+        Ok(p) => Ok(Json(GroupBody {
+            group: p.group,
+            page: p.page,
+            has_more: p.has_more,
+            errors: p.records.into_iter().map(|(key, record)| Row { key, record }).collect(),
         })),
         Err(e) => Err(fail(&state, &ctx, e)),
     }

@@ -47,6 +47,7 @@ pub fn router() -> Router<AppState> {
         .route("/api/errors", post(admin::ingest).layer(DefaultBodyLimit::max(admin::INGEST_BODY_LIMIT)))
         .route("/api/admin/errors", get(admin::list))
         .route("/api/admin/errors/groups", get(admin::groups))
+        .route("/api/admin/errors/groups/{service}/{group}", get(admin::group))
         .route("/api/admin/errors/groups/{service}/{group}/{action}", post(admin::group_action))
         .route("/api/admin/errors/{key}", get(admin::show))
         .route("/api/payments", get(payments::list).post(payments::create))

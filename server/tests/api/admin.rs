@@ -47,14 +47,39 @@ async fn admin_emails_make_admins_at_login_and_others_are_refused() {
 
     let res = app.client.get(app.url("/api/admin/errors")).bearer_auth(&boss).send().await.unwrap();
     assert_eq!(res.status(), 200);
-    let res = app.client.get(app.url("/api/admin/errors")).bearer_auth(&ann).send().await.unwrap();
-    assert_eq!(res.status(), 403);
-    let body: Value = res.json().await.unwrap();
-    assert_eq!(body["code"], "forbidden");
-    let res = app.client.get(app.url("/api/admin/errors")).send().await.unwrap();
-    assert_eq!(res.status(), 401);
-    let res = app.client.get(app.url("/api/admin/errors/error:x:y:z:w")).bearer_auth(&ann).send().await.unwrap();
-    assert_eq!(res.status(), 403);
+    // Every admin route: 403 for a signed-in non-admin, 401 for no one.
+    let group = "/api/admin/errors/groups/orders/0123456789abcdef";
+    let routes = [
+        (reqwest::Method::GET, "/api/admin/errors".to_owned()),
+        (reqwest::Method::GET, "/api/admin/errors/groups".to_owned()),
+        (reqwest::Method::GET, group.to_owned()),
+        (reqwest::Method::POST, format!("{group}/resolve")),
+        (reqwest::Method::GET, "/api/admin/errors/error:x:y:z:w".to_owned()),
+    ];
+    for (method, path) in &routes {
+        let res = app.client.request(method.clone(), app.url(path)).bearer_auth(&ann).send().await.unwrap();
+        assert_eq!(res.status(), 403, "{method} {path}");
+        let body: Value = res.json().await.unwrap();
+        assert_eq!(body["code"], "forbidden");
+        let res = app.client.request(method.clone(), app.url(path)).send().await.unwrap();
+        assert_eq!(res.status(), 401, "{method} {path}");
+    }
+    let ann_browser = crate::helpers::http_client();
+    app.call_fn_as(&ann_browser, "login", &[("identifier", "ann"), ("password", PASSWORD)]).await;
+    let stranger = crate::helpers::http_client();
+    let functions: [(&str, &[(&str, &str)]); 7] = [
+        ("admin-errors", &[]),
+        ("admin-error", &[("key", "error:x:y:z:w")]),
+        ("admin-error-group-page", &[("service", "orders"), ("group", "0123456789abcdef")]),
+        ("admin-error-group", &[("service", "orders"), ("group", "0123456789abcdef"), ("action", "resolve"), ("back", "/admin/errors")]),
+        ("admin-monitor", &[]),
+        ("admin-drop-user-cache", &[("user", "ann")]),
+        ("admin-drop-all-caches", &[("confirm", "yes")]),
+    ];
+    for (name, args) in functions {
+        assert_eq!(app.call_fn_as(&ann_browser, name, args).await.status(), 403, "{name}");
+        assert_eq!(app.call_fn_as(&stranger, name, args).await.status(), 401, "{name}");
+    }
 
     // The session cookie works as well as a token.
     let browser = crate::helpers::http_client();
@@ -90,6 +115,21 @@ async fn the_admin_subcommand_grants_and_revokes() {
     assert_eq!(app.client.get(app.url("/api/admin/errors")).bearer_auth(&ann).send().await.unwrap().status(), 403);
     let out = run("grant", "nobody@example.com").await.unwrap();
     assert!(!out.status.success());
+
+    // The key census, once, from the command line too.
+    let out = tokio::process::Command::new(env!("CARGO_BIN_EXE_keyhold-server"))
+        .args(["job", "count_keys"])
+        .env_clear()
+        .env("APP_ENV", "development")
+        .env("REDIS_URL", app.redis.url())
+        .env("OBJECT_STORE_URL", app.objects.path())
+        .output()
+        .await
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success() && stdout.contains("count_keys: ") && stdout.contains("accounts 3"), "{stdout}");
+    let census: std::collections::HashMap<String, i64> = app.redis().await.hgetall("stats:keys").await.unwrap();
+    assert_eq!(census.get("accounts"), Some(&3));
 }
 
 #[tokio::test]
@@ -201,6 +241,52 @@ async fn admins_page_filter_and_search_the_log() {
 }
 
 #[tokio::test]
+async fn a_range_of_days_pages_newest_first_across_the_days() {
+    use keyhold::store::error_log::{ErrorKind, NewError};
+    let (app, boss) = admin_app().await;
+    let now = chrono::Utc::now();
+    let (today, yesterday) = (now.date_naive(), (now - chrono::Duration::days(1)).date_naive());
+    // 30 errors yesterday (the last one a timeout with a correlation id), 20 today.
+    for i in 0..50i64 {
+        let at = if i < 30 { now - chrono::Duration::days(1) } else { now } - chrono::Duration::milliseconds(100 - i);
+        let kind = if i == 29 { "timeout" } else { "db" };
+        let mut error = NewError::new(ErrorKind::Internal, format!("Billing {i} failed"));
+        error.correlation_id = Some(format!("req-{i}"));
+        app.core.errors.write("billing", kind, error, at).await.unwrap();
+    }
+    let list = |query: String| {
+        let req = app.client.get(app.url(&format!("/api/admin/errors?service=billing&{query}"))).bearer_auth(&boss);
+        async move { req.send().await.unwrap().json::<Value>().await.unwrap() }
+    };
+    let messages = |body: &Value| -> Vec<String> {
+        body["errors"].as_array().unwrap().iter().map(|e| e["message"].as_str().unwrap().to_owned()).collect()
+    };
+    let range = format!("from={yesterday}&to={today}");
+    let mut all = Vec::new();
+    for page in 1..=3 {
+        let body = list(format!("{range}&page={page}")).await;
+        assert_eq!(body["has_more"], page < 2, "page {page}");
+        assert_eq!((body["from"].as_str(), body["to"].as_str()), (Some(&*yesterday.to_string()), Some(&*today.to_string())));
+        all.extend(messages(&body));
+    }
+    let expected: Vec<String> = (0..50).rev().map(|i| format!("Billing {i} failed")).collect();
+    assert_eq!(all, expected, "newest first, today's before yesterday's, the page crossing the day");
+
+    assert_eq!(messages(&list(format!("date={yesterday}&page=2")).await).len(), 5, "one day: 30 errors");
+    assert_eq!(messages(&list(String::new()).await).len(), 25, "the default range holds both days");
+    assert_eq!(messages(&list(format!("{range}&type=timeout")).await), ["Billing 29 failed"]);
+    assert_eq!(messages(&list(format!("{range}&q=req-3")).await), ["Billing 3 failed"], "a search reaches yesterday");
+    let res = app
+        .client
+        .get(app.url("/api/admin/errors?from=2026-03-02&to=2026-03-01"))
+        .bearer_auth(&boss)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 400, "from after to");
+}
+
+#[tokio::test]
 async fn alike_errors_group_and_a_resolved_group_that_recurs_regresses() {
     let (app, boss) = admin_app().await;
     for i in 0..5 {
@@ -236,7 +322,21 @@ async fn alike_errors_group_and_a_resolved_group_that_recurs_regresses() {
     let body = groups().await;
     let again = body["groups"].as_array().unwrap().iter().find(|g| g["id"] == id).unwrap().clone();
     assert_eq!((again["state"].as_str(), again["count"].as_u64()), (Some("regressed"), Some(6)));
+
+    // The group's own page: the group and its errors, newest first.
+    let res = app.client.get(app.url(&format!("/api/admin/errors/groups/orders/{id}"))).bearer_auth(&boss).send().await;
+    let page: Value = res.unwrap().json().await.unwrap();
+    assert_eq!(page["group"]["count"], 6);
+    let messages: Vec<&str> = page["errors"].as_array().unwrap().iter().map(|e| e["message"].as_str().unwrap()).collect();
+    assert_eq!(messages.len(), 6);
+    assert_eq!(messages[0], "Order 77 timed out after 70s");
+    assert!(messages.iter().all(|m| m.contains("timed out")), "only its own errors: {messages:?}");
+    // A state change keeps the group another index TTL.
+    let group_key = format!("error:group:orders:{id}");
+    let mut redis = app.redis().await;
+    let _: () = redis.expire(&group_key, 60).await.unwrap();
     assert_eq!(act("ignore").await, 204);
+    assert!(app.ttl(&group_key).await > 60 * 60 * 24, "kept as long as the index");
     assert_eq!(act("explode").await, 404);
     let res = app
         .client
@@ -276,6 +376,21 @@ async fn the_monitoring_panel_and_cache_actions_are_for_admins() {
     assert!(monitor["cache_hour"][1].as_u64().unwrap() >= 2, "the last hour too: {monitor}");
     assert!(monitor["redis"].as_array().unwrap().iter().any(|kv| kv[0] == "used_memory_human"));
     assert!(monitor["cache_total"][1].as_u64().unwrap() >= 2, "two misses filled the cache: {monitor}");
+    // Keys per kind come from the census job (at start-up, then every
+    // KEY_CENSUS_INTERVAL), not from a scan on the page: take one now.
+    let report = keyhold::jobs::key_census::run(&app.core).await.unwrap();
+    assert!(report.ran);
+    let monitor: Value = app.call_fn_as(&boss, "admin-monitor", &[]).await.json().await.unwrap();
+    let count = |label: &str| {
+        let row = monitor["keys"].as_array().unwrap().iter().find(|kv| kv[0] == label).cloned();
+        row.unwrap_or_else(|| panic!("{label}: {monitor}"))[1].as_u64().unwrap()
+    };
+    assert_eq!(count("User cache entries"), 2);
+    assert_eq!(count("Sessions"), 1, "the admin's own session");
+    assert_eq!(count("Accounts and their lookups"), 3 * 3, "account, email and username per account");
+    assert_eq!(count("Pending registrations"), 0);
+    assert_eq!(count("Revoked tokens (blacklist)"), 0);
+    assert!(monitor["keys_counted"].as_str().unwrap().starts_with("Counts per kind taken "), "{monitor}");
 
     let res = app.call_fn_as(&boss, "admin-drop-user-cache", &[("user", "ann")]).await;
     assert!(res.status().is_success(), "{}", res.status());
