@@ -44,17 +44,15 @@ pub async fn count(conn: &ConnectionManager) -> StoreResult<Census> {
     Ok(census)
 }
 
-/// Replaces `stats:keys` with `census`, atomically.
+/// Replaces `stats:keys` with `census`: one HSET of every field (the set of
+/// fields never changes), so readers never see half a census.
 pub async fn save(conn: &ConnectionManager, census: &Census) -> StoreResult<()> {
     let mut conn = conn.clone();
-    let mut fields: Vec<(&str, i64)> = KeyKind::ALL
-        .iter()
-        .map(|k| (k.field(), census.counts.get(k).copied().unwrap_or(0) as i64))
-        .collect();
+    let mut fields: Vec<(&str, i64)> =
+        KeyKind::ALL.iter().map(|k| (k.field(), census.counts.get(k).copied().unwrap_or(0) as i64)).collect();
     fields.push(("total", census.total as i64));
     fields.push(("counted_at", census.counted_at.unwrap_or(0)));
-    let _: () =
-        redis::pipe().atomic().del(keys::STATS_KEYS).hset_multiple(keys::STATS_KEYS, &fields).query_async(&mut conn).await?;
+    let _: () = conn.hset_multiple(keys::STATS_KEYS, &fields).await?;
     Ok(())
 }
 

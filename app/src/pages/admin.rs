@@ -4,8 +4,8 @@
 
 use crate::error::code;
 use crate::server_fns::{
-    AdminErrorsView, ErrorDetailView, ErrorGroupView, ErrorRow, GroupRow, SetErrorGroup, admin_error, admin_error_group,
-    admin_errors,
+    AdminErrorsView, ErrorDetailView, ErrorGroupView, ErrorRow, GroupRow, SetErrorGroup, admin_error,
+    admin_error_group, admin_errors,
 };
 use leptos::prelude::*;
 use leptos_meta::Title;

@@ -71,7 +71,10 @@ async fn admin_emails_make_admins_at_login_and_others_are_refused() {
         ("admin-errors", &[]),
         ("admin-error", &[("key", "error:x:y:z:w")]),
         ("admin-error-group-page", &[("service", "orders"), ("group", "0123456789abcdef")]),
-        ("admin-error-group", &[("service", "orders"), ("group", "0123456789abcdef"), ("action", "resolve"), ("back", "/admin/errors")]),
+        (
+            "admin-error-group",
+            &[("service", "orders"), ("group", "0123456789abcdef"), ("action", "resolve"), ("back", "/admin/errors")],
+        ),
         ("admin-monitor", &[]),
         ("admin-drop-user-cache", &[("user", "ann")]),
         ("admin-drop-all-caches", &[("confirm", "yes")]),
@@ -266,7 +269,10 @@ async fn a_range_of_days_pages_newest_first_across_the_days() {
     for page in 1..=3 {
         let body = list(format!("{range}&page={page}")).await;
         assert_eq!(body["has_more"], page < 2, "page {page}");
-        assert_eq!((body["from"].as_str(), body["to"].as_str()), (Some(&*yesterday.to_string()), Some(&*today.to_string())));
+        assert_eq!(
+            (body["from"].as_str(), body["to"].as_str()),
+            (Some(&*yesterday.to_string()), Some(&*today.to_string()))
+        );
         all.extend(messages(&body));
     }
     let expected: Vec<String> = (0..50).rev().map(|i| format!("Billing {i} failed")).collect();
@@ -327,7 +333,8 @@ async fn alike_errors_group_and_a_resolved_group_that_recurs_regresses() {
     let res = app.client.get(app.url(&format!("/api/admin/errors/groups/orders/{id}"))).bearer_auth(&boss).send().await;
     let page: Value = res.unwrap().json().await.unwrap();
     assert_eq!(page["group"]["count"], 6);
-    let messages: Vec<&str> = page["errors"].as_array().unwrap().iter().map(|e| e["message"].as_str().unwrap()).collect();
+    let messages: Vec<&str> =
+        page["errors"].as_array().unwrap().iter().map(|e| e["message"].as_str().unwrap()).collect();
     assert_eq!(messages.len(), 6);
     assert_eq!(messages[0], "Order 77 timed out after 70s");
     assert!(messages.iter().all(|m| m.contains("timed out")), "only its own errors: {messages:?}");

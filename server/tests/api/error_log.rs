@@ -81,15 +81,17 @@ async fn record_writes_the_seed_keys_with_their_ttls_in_one_transaction() {
 
     // One MULTI/EXEC: the seed's writes, Keyhold's time-ordered index
     // (`error:timeline:…`, `error:services`) and the error's group
-    // (`error:group:…`, `error:groups:…`, its day counter) travelled together.
+    // (`error:group:…`, `error:groups:…`, its day counter, its own list of
+    // errors) travelled together.
     assert_eq!(command_calls(&app, "multi").await, 1);
     assert_eq!(command_calls(&app, "exec").await, 1);
     assert_eq!(command_calls(&app, "setex").await, 1);
     assert_eq!(command_calls(&app, "sadd").await, 2);
-    assert_eq!(command_calls(&app, "zadd").await, 3);
+    assert_eq!(command_calls(&app, "zadd").await, 4);
+    assert_eq!(command_calls(&app, "zremrangebyscore").await, 1);
     assert_eq!(command_calls(&app, "incrby").await, 2);
     assert_eq!(command_calls(&app, "hincrby").await, 1);
-    assert_eq!(command_calls(&app, "expire").await, 7);
+    assert_eq!(command_calls(&app, "expire").await, 8);
     assert!((2_591_990..=2_592_000).contains(&app.ttl("error:timeline:keyhold-test:2025-01-15").await));
 
     // A second error the same day joins the index and bumps the counter.

@@ -251,13 +251,14 @@ impl TestApp {
     }
 
     /// The keys matching a pattern (tests only: SCAN-free KEYS is fine here).
-    /// The keys matching `pattern`, sorted; the background job's lease
-    /// (`lock:job:*`, held for a moment at start-up) is left out so that
-    /// "nothing else was written" assertions do not race the job.
+    /// The keys matching `pattern`, sorted; what the background jobs write
+    /// at start-up (their leases, `lock:job:*`, and the key census,
+    /// `stats:keys`) is left out so that "nothing else was written"
+    /// assertions do not race them.
     pub async fn keys(&self, pattern: &str) -> Vec<String> {
         let mut conn = self.redis().await;
         let mut keys: Vec<String> = redis::cmd("KEYS").arg(pattern).query_async(&mut conn).await.expect("KEYS");
-        keys.retain(|k| !k.starts_with("lock:job:"));
+        keys.retain(|k| !k.starts_with("lock:job:") && k != "stats:keys");
         keys.sort();
         keys
     }
