@@ -16,6 +16,9 @@ pub struct User {
     pub email: String,
     pub role: Role,
     pub picture_url: Option<String>,
+    /// The `user:{userId}` cache entry as read with the account (raw JSON),
+    /// so a page showing the profile needs no second round trip.
+    pub cached_profile: Option<String>,
     /// HMAC of the password hash and session epoch; see
     /// [`keyhold::passwords::session_fingerprint`].
     fingerprint: Vec<u8>,
@@ -37,6 +40,7 @@ impl User {
             email: account.email.to_string(),
             role: account.role,
             picture_url: account.profile_picture_url,
+            cached_profile: None,
             fingerprint,
         }
     }
@@ -87,7 +91,8 @@ impl axum_login::AuthnBackend for Backend {
     /// Always reads the account itself (never a cache), so a password
     /// change ends other sessions at their next request.
     async fn get_user(&self, id: &Uuid) -> Result<Option<User>, FlowError> {
-        Ok(accounts::get(&self.core.redis, *id).await?.map(|a| User::from_account(&self.core, a)))
+        let (account, cached) = accounts::get_with_cache(&self.core.redis, *id).await?;
+        Ok(account.map(|a| User { cached_profile: cached, ..User::from_account(&self.core, a) }))
     }
 }
 

@@ -82,6 +82,20 @@ pub async fn logout(core: &Core, access: Option<&str>, refresh: Option<&str>) ->
     Ok(())
 }
 
+/// The profile of the user an access token speaks for (`GET /api/me`),
+/// under the same rules as [`verify_access`]: the revocation list, the
+/// session epoch and the cache entry are read in one round trip.
+pub async fn me(core: &Core, access: Option<&str>) -> Result<crate::store::profile_cache::CachedUser, FlowError> {
+    let token = access.ok_or(TokenError::Missing)?;
+    let claims = core.tokens.verify(token, TokenType::Access)?;
+    match blacklist::standing_and_cache(&core.redis, &[claims.jti, claims.fam], claims.sub).await? {
+        (false, Some(epoch), cached) if epoch == claims.sep => {
+            super::profile::view_from_read(core, claims.sub, cached).await
+        }
+        _ => Err(TokenError::Revoked.into()),
+    }
+}
+
 /// The user an access token speaks for, unless it or its family is
 /// revoked or the password changed since it was issued.
 pub async fn verify_access(core: &Core, access: Option<&str>) -> Result<Uuid, FlowError> {

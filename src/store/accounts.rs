@@ -182,6 +182,19 @@ pub async fn get(conn: &ConnectionManager, id: Uuid) -> StoreResult<Option<Accou
     Account::from_hash(&key, h).map(Some)
 }
 
+/// The account and its `user:{userId}` cache entry, in one round trip: a
+/// signed-in page checks the one and shows the other.
+pub async fn get_with_cache(conn: &ConnectionManager, id: Uuid) -> StoreResult<(Option<Account>, Option<String>)> {
+    let key = keys::account(id);
+    let mut conn = conn.clone();
+    let (h, cached): (HashMap<String, String>, Option<String>) =
+        redis::pipe().hgetall(&key).get(keys::user_cache(id)).query_async(&mut conn).await?;
+    if h.is_empty() {
+        return Ok((None, None));
+    }
+    Ok((Some(Account::from_hash(&key, h)?), cached))
+}
+
 /// The usernames of some accounts, in one round trip (`None` for an
 /// account that no longer exists).
 pub async fn usernames(conn: &ConnectionManager, ids: &[Uuid]) -> StoreResult<Vec<Option<String>>> {

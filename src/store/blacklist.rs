@@ -111,3 +111,22 @@ pub async fn standing(conn: &ConnectionManager, ids: &[Uuid], user: Uuid) -> Sto
         redis::pipe().cmd("EXISTS").arg(keys).hget(keys::account(user), "session_epoch").query_async(&mut conn).await?;
     Ok((listed > 0, epoch))
 }
+
+/// [`standing`] and the user's `user:{userId}` cache entry, in the same
+/// round trip: what `GET /api/me` needs.
+pub async fn standing_and_cache(
+    conn: &ConnectionManager,
+    ids: &[Uuid],
+    user: Uuid,
+) -> StoreResult<(bool, Option<u64>, Option<String>)> {
+    let keys: Vec<String> = ids.iter().map(keys::token_blacklist).collect();
+    let mut conn = conn.clone();
+    let (listed, epoch, cached): (u64, Option<u64>, Option<String>) = redis::pipe()
+        .cmd("EXISTS")
+        .arg(keys)
+        .hget(keys::account(user), "session_epoch")
+        .get(keys::user_cache(user))
+        .query_async(&mut conn)
+        .await?;
+    Ok((listed > 0, epoch, cached))
+}

@@ -143,9 +143,22 @@ impl CacheStats {
 
 /// The view of an account, from the cache when it is there.
 pub async fn get(conn: &ConnectionManager, stats: &CacheStats, id: Uuid, ttl: u64) -> StoreResult<Option<CachedUser>> {
+    let mut c = conn.clone();
+    let cached: Option<String> = c.get(keys::user_cache(id)).await?;
+    from_read(conn, stats, id, ttl, cached).await
+}
+
+/// The same, given what `GET user:{userId}` answered earlier in a pipeline
+/// with other reads (`/api/me`, pages): no round trip on a hit.
+pub async fn from_read(
+    conn: &ConnectionManager,
+    stats: &CacheStats,
+    id: Uuid,
+    ttl: u64,
+    cached: Option<String>,
+) -> StoreResult<Option<CachedUser>> {
     let key = keys::user_cache(id);
     let mut c = conn.clone();
-    let cached: Option<String> = c.get(&key).await?;
     if let Some(json) = cached {
         match serde_json::from_str(&json) {
             Ok(user) => {

@@ -51,7 +51,7 @@ impl From<keyhold::store::profile_cache::CachedUser> for ProfileView {
 pub async fn profile() -> Result<ProfileView, AppError> {
     let user = super::ssr::signed_in_user().await?;
     let core = crate::ssr::core()?;
-    match keyhold::flows::profile::view(&core, user.id).await {
+    match keyhold::flows::profile::view_from_read(&core, user.id, user.cached_profile).await {
         Ok(view) => Ok(ProfileView { picture_max_bytes: core.settings.uploads.picture_max_bytes, ..view.into() }),
         Err(e) => Err(crate::ssr::fail(e).await),
     }

@@ -8,7 +8,7 @@ use axum::extract::{Extension, State};
 use axum::http::{HeaderMap, header};
 use keyhold::flows::password::{NewPassword, Proof};
 use keyhold::flows::tokens::{self, TokenPair};
-use keyhold::flows::{FlowError, password, profile};
+use keyhold::flows::{FlowError, password};
 use keyhold::store::profile_cache::CachedUser;
 use keyhold_app::ssr::{AppState, RequestContext};
 use serde::{Deserialize, Serialize};
@@ -117,11 +117,7 @@ pub async fn me(
     Extension(ctx): Extension<RequestContext>,
     headers: HeaderMap,
 ) -> Result<Json<CachedUser>, ApiError> {
-    let result = match tokens::verify_access(&state.core, bearer(&headers)).await {
-        Ok(id) => profile::view(&state.core, id).await,
-        Err(e) => Err(e),
-    };
-    answer(&state, &ctx, result)
+    answer(&state, &ctx, tokens::me(&state.core, bearer(&headers)).await)
 }
 
 #[derive(Deserialize)]

@@ -263,6 +263,24 @@ impl TestApp {
         keys
     }
 
+    /// Redis's calls per command since the last `CONFIG RESETSTAT`.
+    pub async fn command_stats(&self) -> std::collections::BTreeMap<String, u64> {
+        let mut conn = self.redis().await;
+        let info: String = redis::cmd("INFO").arg("commandstats").query_async(&mut conn).await.expect("INFO");
+        info.lines()
+            .filter_map(|l| {
+                let (name, rest) = l.strip_prefix("cmdstat_")?.split_once(':')?;
+                let calls = rest.strip_prefix("calls=")?.split(',').next()?.parse().ok()?;
+                Some((name.to_owned(), calls))
+            })
+            .collect()
+    }
+
+    pub async fn reset_command_stats(&self) {
+        let mut conn = self.redis().await;
+        let _: () = redis::cmd("CONFIG").arg("RESETSTAT").query_async(&mut conn).await.expect("CONFIG RESETSTAT");
+    }
+
     pub async fn ttl(&self, key: &str) -> i64 {
         let mut conn = self.redis().await;
         redis::cmd("TTL").arg(key).query_async(&mut conn).await.expect("TTL")

@@ -171,3 +171,48 @@ async fn a_profile_change_computed_from_a_stale_read_is_not_written() {
     assert_eq!(accounts::write(&app.core.redis, id, ours).await.unwrap(), Written::Stale);
     assert_eq!(app.hgetall(&format!("account:{id}")).await["banking_account"], "999");
 }
+
+/// What a signed-in read asks of Redis, leaving out what runs in the
+/// background (health PINGs, the cache statistics' flush) and the test's
+/// own INFO.
+async fn reads_of(app: &TestApp) -> Vec<(String, u64)> {
+    const BACKGROUND: &[&str] = &["ping", "multi", "exec", "hincrby", "expire", "info", "config|resetstat"];
+    let stats = app.command_stats().await;
+    stats.into_iter().filter(|(c, _)| !BACKGROUND.contains(&c.as_str())).collect()
+}
+
+#[tokio::test]
+async fn api_me_and_the_profile_page_read_redis_in_one_pipeline_each() {
+    let app = spawn_app().await;
+    logged_in(&app).await;
+    let token: Value = app
+        .post_json("/api/auth/token", &serde_json::json!({"identifier": EMAIL, "password": PASSWORD}))
+        .await
+        .json()
+        .await
+        .unwrap();
+    let token = token["access_token"].as_str().unwrap().to_owned();
+    // A programmatic client: a token and no cookie.
+    let client = crate::helpers::http_client();
+    let me = || client.get(app.url("/api/me")).bearer_auth(&token).send();
+    assert_eq!(me().await.unwrap().status(), 200, "the first fills the cache");
+
+    // /api/me: the revocation list, the session epoch and the cache entry,
+    // three reads sent together.
+    app.reset_command_stats().await;
+    let res = me().await.unwrap();
+    assert_eq!(res.status(), 200);
+    let body: Value = res.json().await.unwrap();
+    assert_eq!(body["username"], "ann");
+    let strings = |v: &[(&str, u64)]| v.iter().map(|(c, n)| ((*c).to_owned(), *n)).collect::<Vec<_>>();
+    assert_eq!(reads_of(&app).await, strings(&[("exists", 1), ("get", 1), ("hget", 1)]));
+
+    // /profile with a session cookie: the session (one client), then the
+    // account and the cache entry together (the other).
+    let page = || app.client.get(app.url("/profile")).send();
+    assert_eq!(page().await.unwrap().status(), 200);
+    app.reset_command_stats().await;
+    let html = page().await.unwrap().text().await.unwrap();
+    assert!(html.contains("ann@example.com"), "the profile is shown");
+    assert_eq!(reads_of(&app).await, strings(&[("get", 2), ("hgetall", 1)]));
+}
