@@ -1,61 +1,101 @@
-//! Password hashing with argon2id (m=19456 KiB, t=2, p=1) on blocking threads,
-//! and the session fingerprint derived from a password hash.
+//! Password hashing with argon2id (m=19456 KiB, t=2, p=1) on the hashing
+//! pool's threads, and the session fingerprint derived from a password hash.
 
 use crate::domain::Password;
-use argon2::password_hash::{PasswordHasher, PasswordVerifier};
+use argon2::password_hash::phc::{Output, ParamsString, PasswordHash, Salt};
 use argon2::{Algorithm, Argon2, Params, Version};
 use hmac::{Hmac, Mac};
 use secrecy::{ExposeSecret, SecretString};
 use sha2::Sha256;
 use std::sync::LazyLock;
 
+mod pool;
+
 #[derive(Debug, thiserror::Error)]
 pub enum HashError {
     #[error("password hashing failed: {0}")]
     Argon2(String),
-    #[error("the hashing task did not finish")]
-    Join(#[from] tokio::task::JoinError),
+    #[error(transparent)]
+    Pool(#[from] pool::PoolGone),
 }
 
-fn argon2() -> Argon2<'static> {
+fn params() -> Params {
     // OWASP's first recommended argon2id configuration.
-    let params = Params::new(19_456, 2, 1, None).unwrap_or_default();
+    Params::new(19_456, 2, 1, None).unwrap_or_default()
+}
+
+fn argon2(params: Params) -> Argon2<'static> {
     Argon2::new(Algorithm::Argon2id, Version::V0x13, params)
 }
 
 /// Hashed once per process; unknown users are checked against it so that a
 /// login for a missing account costs the same as one with a wrong password.
 static DUMMY_HASH: LazyLock<String> = LazyLock::new(|| {
-    argon2().hash_password(b"keyhold-dummy-password-for-timing").map(|h| h.to_string()).unwrap_or_default()
+    let mut memory = pool::Memory::default();
+    hash_with(&mut memory, b"keyhold-dummy-password-for-timing").unwrap_or_default()
 });
 
-/// At most this many hashes at once (19 MiB each): a burst of requests waits
-/// its turn instead of exhausting memory and the blocking thread pool.
-static HASHING: tokio::sync::Semaphore = tokio::sync::Semaphore::const_new(4);
+/// A PHC string (`$argon2id$v=19$m=19456,t=2,p=1$…`) with a fresh salt, in
+/// `memory`.
+fn hash_with(memory: &mut pool::Memory, password: &[u8]) -> Result<String, HashError> {
+    let mut salt = [0u8; 16];
+    rand::Rng::fill(&mut rand::rng(), &mut salt[..]);
+    let salt = Salt::new(&salt).map_err(|e| HashError::Argon2(e.to_string()))?;
+    let params = params();
+    let output = compute(memory, password, &salt, &params, Params::DEFAULT_OUTPUT_LEN)?;
+    let phc = PasswordHash {
+        algorithm: Algorithm::Argon2id.ident(),
+        version: Some(Version::V0x13.into()),
+        params: ParamsString::try_from(&params).map_err(|e| HashError::Argon2(e.to_string()))?,
+        salt: Some(salt),
+        hash: Some(output),
+    };
+    Ok(phc.to_string())
+}
 
-/// A PHC string (`$argon2id$v=19$m=19456,t=2,p=1$…`).
+/// argon2id of `password` under `params`, in `memory`.
+fn compute(
+    memory: &mut pool::Memory,
+    password: &[u8],
+    salt: &[u8],
+    params: &Params,
+    len: usize,
+) -> Result<Output, HashError> {
+    let mut out = [0u8; Output::MAX_LENGTH];
+    let out = out.get_mut(..len).ok_or_else(|| HashError::Argon2("output length".into()))?;
+    argon2(params.clone())
+        .hash_password_into_with_memory(password, salt, out, memory.blocks(params.block_count()))
+        .map_err(|e| HashError::Argon2(e.to_string()))?;
+    Output::new(out).map_err(|e| HashError::Argon2(e.to_string()))
+}
+
+/// Whether `password` matches a stored PHC string (argon2id or its kin,
+/// with the parameters it was made with); `Output` compares in constant time.
+fn verify_with(memory: &mut pool::Memory, password: &[u8], stored: &str) -> bool {
+    let Ok(phc) = PasswordHash::new(stored) else { return false };
+    let (Some(salt), Some(expected)) = (&phc.salt, &phc.hash) else { return false };
+    let Ok(params) = Params::try_from(&phc) else { return false };
+    if Algorithm::try_from(phc.algorithm.as_str()).is_err() {
+        return false;
+    }
+    compute(memory, password, salt, &params, expected.len()).is_ok_and(|computed| computed == *expected)
+}
+
+/// A PHC string (`$argon2id$v=19$m=19456,t=2,p=1$…`), hashed on the pool.
 pub async fn hash(password: Password) -> Result<String, HashError> {
-    let _turn = HASHING.acquire().await.map_err(|e| HashError::Argon2(e.to_string()))?;
-    tokio::task::spawn_blocking(move || {
-        argon2()
-            .hash_password(password.expose().as_bytes())
-            .map(|h| h.to_string())
-            .map_err(|e| HashError::Argon2(e.to_string()))
-    })
-    .await?
+    pool::POOL.run(move |memory| hash_with(memory, password.expose().as_bytes())).await?
 }
 
 /// Checks a password against a stored hash, or against the dummy hash when
-/// there is no account (and then always answers false).
+/// there is no account (and then always answers false). On the pool.
 pub async fn verify(password: Password, stored: Option<String>) -> Result<bool, HashError> {
-    let _turn = HASHING.acquire().await.map_err(|e| HashError::Argon2(e.to_string()))?;
-    tokio::task::spawn_blocking(move || {
-        let known = stored.is_some();
-        let hash = stored.unwrap_or_else(|| DUMMY_HASH.clone());
-        let ok = argon2().verify_password(password.expose().as_bytes(), hash.as_str()).is_ok();
-        Ok(ok && known)
-    })
-    .await?
+    pool::POOL
+        .run(move |memory| {
+            let known = stored.is_some();
+            let hash = stored.unwrap_or_else(|| DUMMY_HASH.clone());
+            Ok(verify_with(memory, password.expose().as_bytes(), &hash) && known)
+        })
+        .await?
 }
 
 /// What a session remembers about the password: an HMAC of the hash and the
@@ -90,6 +130,27 @@ mod tests {
         assert!(h.starts_with("$argon2id$v=19$m=19456,t=2,p=1$"), "{h}");
         assert!(verify(pw, Some(h.clone())).await.unwrap());
         assert!(!verify(Password::parse("wrong password").unwrap(), Some(h)).await.unwrap());
+    }
+
+    #[tokio::test]
+    async fn hashes_from_argon2s_own_api_and_other_parameters_still_verify() {
+        use argon2::password_hash::PasswordHasher;
+        // Made the way earlier versions stored them, and with cheaper parameters.
+        let stored = argon2(params()).hash_password(b"an older password").unwrap().to_string();
+        let pw = |s: &str| Password::parse(s).unwrap();
+        assert!(verify(pw("an older password"), Some(stored.clone())).await.unwrap());
+        let cheap = argon2(Params::new(1024, 1, 1, None).unwrap()).hash_password(b"cheap password").unwrap();
+        assert!(verify(pw("cheap password"), Some(cheap.to_string())).await.unwrap());
+        assert!(!verify(pw("cheap passwore"), Some(cheap.to_string())).await.unwrap());
+        assert!(!verify(pw("an older password"), Some("$argon2id$garbage".into())).await.unwrap());
+    }
+
+    #[tokio::test]
+    async fn many_at_once_all_answer() {
+        let pw = Password::parse("correct horse battery").unwrap();
+        let stored = hash(pw.clone()).await.unwrap();
+        let checks = (0..12).map(|_| verify(pw.clone(), Some(stored.clone())));
+        assert!(futures::future::join_all(checks).await.into_iter().all(|r| r.unwrap()));
     }
 
     #[tokio::test]

@@ -1,0 +1,130 @@
+//! Where argon2 runs: a few threads of the server's own (one per core, at
+//! most four), each reusing one argon2 memory buffer from hash to hash.
+//!
+//! Why not `spawn_blocking`: every blocking thread allocated and freed a
+//! 19 MiB buffer per hash, and glibc kept the freed buffers in per-thread
+//! arenas (its mmap threshold rises to the size of the last big free), so a
+//! sign-in storm left hundreds of megabytes behind for good. Here the buffers
+//! are as many as the threads, are dropped as soon as no hash is waiting,
+//! and are mapped and unmapped directly (a fixed mmap threshold). The
+//! threads also run at a lower CPU priority, so page requests are served
+//! first while password work takes whatever CPU is left.
+
+use argon2::Block;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, LazyLock, Mutex, mpsc};
+
+/// A worker's argon2 memory, kept while hashes queue up.
+#[derive(Default)]
+pub struct Memory(Vec<Block>);
+
+impl Memory {
+    /// `count` blocks, reusing the buffer when it is big enough (argon2
+    /// writes every block before reading it, so old contents do not matter).
+    pub fn blocks(&mut self, count: usize) -> &mut [Block] {
+        if self.0.len() < count {
+            self.0 = vec![Block::new(); count];
+        }
+        &mut self.0[..count]
+    }
+}
+
+type Job = Box<dyn FnOnce(&mut Memory) + Send>;
+
+#[derive(Debug, thiserror::Error)]
+#[error("the password hashing threads are gone")]
+pub struct PoolGone;
+
+pub struct Pool {
+    jobs: Mutex<mpsc::Sender<Job>>,
+    /// One turn per thread: callers beyond that wait here, asynchronously
+    /// and in order, instead of piling up in the channel.
+    turns: tokio::sync::Semaphore,
+    /// Jobs sent and not yet started: a worker keeps its memory while > 0.
+    waiting: Arc<AtomicUsize>,
+}
+
+/// The process's pool, started on first use.
+pub static POOL: LazyLock<Pool> = LazyLock::new(|| Pool::start(threads()));
+
+fn threads() -> usize {
+    std::thread::available_parallelism().map_or(1, |n| n.get()).min(4)
+}
+
+impl Pool {
+    fn start(threads: usize) -> Self {
+        fix_mmap_threshold();
+        let (tx, rx) = mpsc::channel::<Job>();
+        let rx = Arc::new(Mutex::new(rx));
+        let waiting = Arc::new(AtomicUsize::new(0));
+        let mut started = 0;
+        for i in 0..threads {
+            let (rx, waiting) = (rx.clone(), waiting.clone());
+            match std::thread::Builder::new().name(format!("argon2-{i}")).spawn(move || work(&rx, &waiting)) {
+                Ok(_) => started += 1,
+                Err(e) => tracing::error!(error = %e, "could not start a password hashing thread"),
+            }
+        }
+        Self { jobs: Mutex::new(tx), turns: tokio::sync::Semaphore::new(started), waiting }
+    }
+
+    /// Runs `job` on a hashing thread and waits for its answer.
+    pub async fn run<T: Send + 'static>(
+        &self,
+        job: impl FnOnce(&mut Memory) -> T + Send + 'static,
+    ) -> Result<T, PoolGone> {
+        let _turn = self.turns.acquire().await.map_err(|_| PoolGone)?;
+        let (tx, rx) = tokio::sync::oneshot::channel();
+        self.waiting.fetch_add(1, Ordering::SeqCst);
+        let sent = self.jobs.lock().map_err(|_| PoolGone)?.send(Box::new(move |memory: &mut Memory| {
+            let _ = tx.send(job(memory));
+        }));
+        if sent.is_err() {
+            self.waiting.fetch_sub(1, Ordering::SeqCst);
+            return Err(PoolGone);
+        }
+        rx.await.map_err(|_| PoolGone)
+    }
+}
+
+fn work(rx: &Mutex<mpsc::Receiver<Job>>, waiting: &AtomicUsize) {
+    lower_priority();
+    let mut memory = Memory::default();
+    loop {
+        let job = match rx.lock() {
+            Ok(rx) => match rx.recv() {
+                Ok(job) => job,
+                Err(_) => return,
+            },
+            Err(_) => return,
+        };
+        waiting.fetch_sub(1, Ordering::SeqCst);
+        // A panicking job loses its answer (the caller sees PoolGone), not the thread.
+        let _ = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| job(&mut memory)));
+        if waiting.load(Ordering::SeqCst) == 0 {
+            memory = Memory::default();
+        }
+    }
+}
+
+/// Nice 10 for the calling thread (on Linux a thread's own priority):
+/// under contention the scheduler favours the request threads about ten to
+/// one, and an idle machine still gives hashing every free cycle.
+fn lower_priority() {
+    #[cfg(target_os = "linux")]
+    // SAFETY: setpriority only reads its arguments; 0 names the calling thread.
+    unsafe {
+        libc::setpriority(libc::PRIO_PROCESS, 0, 10);
+    }
+}
+
+/// glibc raises its mmap threshold to the size of the largest block freed,
+/// after which 19 MiB buffers come from arenas and are kept there. A fixed
+/// threshold turns that off: big buffers are mapped, and unmapped when freed.
+fn fix_mmap_threshold() {
+    #[cfg(all(target_os = "linux", target_env = "gnu"))]
+    // SAFETY: mallopt only changes allocator tuning; any value is valid.
+    unsafe {
+        libc::mallopt(libc::M_MMAP_THRESHOLD, 1 << 20);
+    }
+}
