@@ -143,7 +143,10 @@ build_site() {
     # clippy); only the wasm half uses FRONT_PATH's cargo.
     export LEPTOS_BIN_CARGO_COMMAND="$REPO_ROOT/scripts/host-cargo"
     export KEYHOLD_HOST_CARGO="$HOST_CARGO"
-    PATH="$FRONT_PATH" cargo-leptos build "$@"
+    # A release build also writes brotli and gzip variants of every file.
+    local precompress=()
+    [ "${1:-}" = "--release" ] && precompress=(--precompress)
+    PATH="$FRONT_PATH" cargo-leptos build "$@" "${precompress[@]}"
   )
 }
 

@@ -14,7 +14,7 @@ pub mod ssr;
 
 use components::layout::{Footer, Header};
 use leptos::prelude::*;
-use leptos_meta::{MetaTags, Stylesheet, Title, provide_meta_context};
+use leptos_meta::{HashedStylesheet, MetaTags, Title, provide_meta_context};
 use leptos_router::components::{Route, Router, Routes};
 use leptos_router::{SsrMode, path};
 use pages::admin::{AdminErrorGroupPage, AdminErrorPage, AdminErrorsPage, AdminPage};
@@ -38,6 +38,7 @@ pub fn shell(options: LeptosOptions) -> impl IntoView {
                 <meta name="color-scheme" content="light dark" />
                 <link rel="icon" href="/favicon.svg" type="image/svg+xml" />
                 <AutoReload options=options.clone() />
+                <HashedStylesheet options=options.clone() id="leptos" />
                 <HydrationScripts options />
                 <MetaTags />
             </head>
@@ -59,7 +60,6 @@ pub fn App() -> impl IntoView {
     });
 
     view! {
-        <Stylesheet id="leptos" href="/pkg/keyhold.css" />
         <Title formatter=|text: String| if text.is_empty() { "Keyhold".to_owned() } else { format!("{text} · Keyhold") } />
         <Router>
             <a class="skip-link" href="#main">"Skip to content"</a>

@@ -2,6 +2,7 @@
 //! the JSON API and static files.
 
 pub mod api;
+pub mod assets;
 pub mod files;
 pub mod middleware;
 pub mod pages;

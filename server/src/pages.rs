@@ -14,13 +14,14 @@ fn page(status: StatusCode, title: &str, body: &str) -> Response {
         "<!DOCTYPE html><html lang=\"en\"><head><meta charset=\"utf-8\">\
          <meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\
          <meta name=\"color-scheme\" content=\"light dark\">\
-         <title>{title} · Keyhold</title><link rel=\"stylesheet\" href=\"/pkg/keyhold.css\">\
+         <title>{title} · Keyhold</title><link rel=\"stylesheet\" href=\"{css}\">\
          <link rel=\"icon\" href=\"/favicon.svg\" type=\"image/svg+xml\"></head><body>\
          <header class=\"site-header\"><nav class=\"container nav\"><a class=\"brand\" href=\"/\">\
          <span class=\"brand-mark\" aria-hidden=\"true\">⬢</span>Keyhold</a></nav></header>\
          <main id=\"main\" class=\"container\"><section class=\"card narrow center\">{body}</section></main>\
          </body></html>",
         title = escape(title),
+        css = crate::assets::css_href(),
     );
     let mut res = Response::new(Body::from(html));
     *res.status_mut() = status;

@@ -135,6 +135,11 @@ fn router(core: Core, leptos_options: LeptosOptions, session_pool: fred::clients
         ))
         .merge(extra.routes);
     let extra_middleware = extra.middleware.map(axum::middleware::from_fn);
+    let pkg_dir = std::path::Path::new(&*leptos_options.site_root).join(&*leptos_options.site_pkg_dir);
+    let assets = crate::assets::Assets::load(&pkg_dir, &leptos_options.output_name).unwrap_or_else(|e| {
+        tracing::warn!(error = %e, dir = %pkg_dir.display(), "site files not loaded; the fallback serves them");
+        crate::assets::Assets::default()
+    });
 
     // Outermost first; see `middleware` for why this order.
     Router::new()
@@ -155,6 +160,18 @@ fn router(core: Core, leptos_options: LeptosOptions, session_pool: fred::clients
                 .layer(axum::middleware::from_fn(middleware::flash::form_values)),
         )
         .with_state(state)
+        // The build's files, outside the stack above: a static file needs no
+        // session, no Redis and no page context.
+        .merge(static_files(&leptos_options, assets))
+}
+
+/// `/pkg/{name}` from memory, when the site was built (see `assets`).
+fn static_files(options: &LeptosOptions, assets: crate::assets::Assets) -> Router {
+    if assets.is_empty() {
+        return Router::new();
+    }
+    tracing::info!(files = assets.len(), "site files loaded");
+    Router::new().route(&format!("/{}/{{name}}", options.site_pkg_dir), get(crate::assets::serve)).with_state(assets)
 }
 
 /// What every page and server function finds in its Leptos context: the

@@ -167,7 +167,12 @@ pub async fn spawn_app_extras(overrides: &[(&str, &str)], extra: Extras) -> Test
         vars.insert((*k).to_owned(), (*v).to_owned());
     }
     let settings = Settings::from_lookup(|k| vars.get(k).cloned()).expect("valid test settings");
-    let app = Application::build_with(settings, leptos_options_on(port), extra).await.expect("app builds");
+    let mut options = leptos_options_on(port);
+    // A site of the test's own (built files under pkg/), when it makes one.
+    if let Some(root) = vars.get("LEPTOS_SITE_ROOT") {
+        options.site_root = root.as_str().into();
+    }
+    let app = Application::build_with(settings, options, extra).await.expect("app builds");
     let core = app.core().clone();
     let address = format!("http://127.0.0.1:{}", app.port());
     tokio::spawn(app.run_until(std::future::pending()));

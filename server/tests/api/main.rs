@@ -2,6 +2,7 @@
 
 mod abuse;
 mod admin;
+mod assets;
 mod concurrency;
 mod error_log;
 mod health;
