@@ -46,7 +46,11 @@ has_rustup_wasm() {
 # has the wasm backend) builds a wasm32 sysroot once, kept in the cache.
 # Sets FRONT_PATH: the PATH under which `cargo` builds the wasm.
 ensure_wasm_toolchain() {
+  # The browser build erases component types: a fifth smaller wasm. (Only
+  # there: the server build is shared with `cargo test` and clippy.)
+  local erase="--cfg erase_components"
   if has_rustup_wasm; then
+    export CARGO_TARGET_WASM32_UNKNOWN_UNKNOWN_RUSTFLAGS="$erase"
     FRONT_PATH="$PATH"
     return 0
   fi
@@ -70,7 +74,7 @@ ensure_wasm_toolchain() {
     touch "$WASM_SYSROOT/.complete"
   fi
   export CARGO_TARGET_WASM32_UNKNOWN_UNKNOWN_LINKER=wasm-ld-19
-  export CARGO_TARGET_WASM32_UNKNOWN_UNKNOWN_RUSTFLAGS="--sysroot=$WASM_SYSROOT"
+  export CARGO_TARGET_WASM32_UNKNOWN_UNKNOWN_RUSTFLAGS="--sysroot=$WASM_SYSROOT $erase"
   # cargo-leptos calls `cargo` by name for the wasm build: make that Debian's.
   FRONT_PATH="/usr/bin:/bin:$HOME/.cargo/bin:$PATH"
 }
