@@ -46,11 +46,7 @@ has_rustup_wasm() {
 # has the wasm backend) builds a wasm32 sysroot once, kept in the cache.
 # Sets FRONT_PATH: the PATH under which `cargo` builds the wasm.
 ensure_wasm_toolchain() {
-  # The browser build erases component types: a fifth smaller wasm. (Only
-  # there: the server build is shared with `cargo test` and clippy.)
-  local erase="--cfg erase_components"
   if has_rustup_wasm; then
-    export CARGO_TARGET_WASM32_UNKNOWN_UNKNOWN_RUSTFLAGS="$erase"
     FRONT_PATH="$PATH"
     return 0
   fi
@@ -74,7 +70,7 @@ ensure_wasm_toolchain() {
     touch "$WASM_SYSROOT/.complete"
   fi
   export CARGO_TARGET_WASM32_UNKNOWN_UNKNOWN_LINKER=wasm-ld-19
-  export CARGO_TARGET_WASM32_UNKNOWN_UNKNOWN_RUSTFLAGS="--sysroot=$WASM_SYSROOT $erase"
+  export CARGO_TARGET_WASM32_UNKNOWN_UNKNOWN_RUSTFLAGS="--sysroot=$WASM_SYSROOT"
   # cargo-leptos calls `cargo` by name for the wasm build: make that Debian's.
   FRONT_PATH="/usr/bin:/bin:$HOME/.cargo/bin:$PATH"
 }
@@ -151,6 +147,10 @@ build_site() {
     local precompress=()
     [ "${1:-}" = "--release" ] && precompress=(--precompress)
     PATH="$FRONT_PATH" cargo-leptos build "$@" "${precompress[@]}"
+    # The hashed names of pkg/ travel with the site, not only beside the binary.
+    local profile=debug
+    [ "${1:-}" = "--release" ] && profile=release
+    cp "$CARGO_TARGET_DIR/$profile/hash.txt" target/site/hash.txt
   )
 }
 

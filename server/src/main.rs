@@ -13,13 +13,6 @@ use keyhold::jobs;
 use keyhold_server::{startup::Application, telemetry};
 use std::process::ExitCode;
 
-/// mimalloc instead of glibc's malloc: request handling allocates a lot of
-/// small, short-lived values, which glibc served with lock-heavy arena work
-/// (a fifth of the CPU time of a signed-in page), and it gives freed memory
-/// back to the system instead of keeping it in per-thread arenas.
-#[global_allocator]
-static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
-
 const USAGE: &str =
     "usage: keyhold-server [job NAME | admin grant|revoke EMAIL]\n  jobs: check_current_user_uploads count_keys";
 
@@ -45,11 +38,35 @@ async fn main() -> anyhow::Result<ExitCode> {
 
 async fn serve() -> anyhow::Result<()> {
     let settings = Settings::from_env()?;
-    let leptos_options = leptos::prelude::get_configuration(Some("Leptos.toml"))
+    let mut leptos_options = leptos::prelude::get_configuration(Some("Leptos.toml"))
         .map_err(|e| anyhow::anyhow!("configuration: Leptos.toml or LEPTOS_* variables: {e}"))?
         .leptos_options;
+    find_hash_file(&mut leptos_options)?;
     let app = Application::build(settings, leptos_options).await?;
     app.run_until_stopped().await?;
+    Ok(())
+}
+
+/// With content-hashed names, Leptos reads `hash.txt` beside the binary on
+/// every page. The build also leaves a copy in the site root: use that when
+/// the binary was deployed alone, and refuse to start without either
+/// (rather than fail every page).
+fn find_hash_file(options: &mut leptos::prelude::LeptosOptions) -> anyhow::Result<()> {
+    if !options.hash_files {
+        return Ok(());
+    }
+    let beside_binary = std::env::current_exe()?.parent().map(|dir| dir.join(&*options.hash_file));
+    if beside_binary.is_some_and(|p| p.is_file()) {
+        return Ok(());
+    }
+    let in_site = std::path::absolute(std::path::Path::new(&*options.site_root).join("hash.txt"))?;
+    if !in_site.is_file() {
+        anyhow::bail!(
+            "configuration: hash-files is on, but neither the binary's directory nor LEPTOS_SITE_ROOT ({}) holds hash.txt",
+            options.site_root
+        );
+    }
+    options.hash_file = in_site.display().to_string().into();
     Ok(())
 }
 
