@@ -149,7 +149,7 @@ build_site() {
     PATH="$FRONT_PATH" cargo-leptos build "$@" "${precompress[@]}"
     # The hashed names of pkg/ travel with the site, not only beside the binary.
     local profile=debug
-    [ "${1:-}" = "--release" ] && profile=release
+    [ "${1:-}" = "--release" ] && profile=production
     cp "$CARGO_TARGET_DIR/$profile/hash.txt" target/site/hash.txt
   )
 }
