@@ -154,6 +154,19 @@ mod tests {
     }
 
     #[tokio::test]
+    async fn callers_that_give_up_leave_the_pool_working() {
+        let pw = Password::parse("correct horse battery").unwrap();
+        let stored = hash(pw.clone()).await.unwrap();
+        // Callers cancelled while their hash runs: the turns stay taken until
+        // the threads finish, and the pool keeps answering afterwards.
+        for _ in 0..8 {
+            let check = verify(pw.clone(), Some(stored.clone()));
+            let _ = tokio::time::timeout(std::time::Duration::from_millis(1), check).await;
+        }
+        assert!(verify(pw, Some(stored)).await.unwrap());
+    }
+
+    #[tokio::test]
     async fn unknown_accounts_never_verify() {
         let pw = Password::parse("keyhold-dummy-password-for-timing").unwrap();
         assert!(!verify(pw, None).await.unwrap());

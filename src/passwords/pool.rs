@@ -38,8 +38,9 @@ pub struct PoolGone;
 pub struct Pool {
     jobs: Mutex<mpsc::Sender<Job>>,
     /// One turn per thread: callers beyond that wait here, asynchronously
-    /// and in order, instead of piling up in the channel.
-    turns: tokio::sync::Semaphore,
+    /// and in order, instead of piling up in the channel. A turn is given
+    /// back when the hash is done, even if its caller went away meanwhile.
+    turns: Arc<tokio::sync::Semaphore>,
     /// Jobs sent and not yet started: a worker keeps its memory while > 0.
     waiting: Arc<AtomicUsize>,
 }
@@ -65,7 +66,7 @@ impl Pool {
                 Err(e) => tracing::error!(error = %e, "could not start a password hashing thread"),
             }
         }
-        Self { jobs: Mutex::new(tx), turns: tokio::sync::Semaphore::new(started), waiting }
+        Self { jobs: Mutex::new(tx), turns: Arc::new(tokio::sync::Semaphore::new(started)), waiting }
     }
 
     /// Runs `job` on a hashing thread and waits for its answer.
@@ -73,11 +74,12 @@ impl Pool {
         &self,
         job: impl FnOnce(&mut Memory) -> T + Send + 'static,
     ) -> Result<T, PoolGone> {
-        let _turn = self.turns.acquire().await.map_err(|_| PoolGone)?;
+        let turn = self.turns.clone().acquire_owned().await.map_err(|_| PoolGone)?;
         let (tx, rx) = tokio::sync::oneshot::channel();
         self.waiting.fetch_add(1, Ordering::SeqCst);
         let sent = self.jobs.lock().map_err(|_| PoolGone)?.send(Box::new(move |memory: &mut Memory| {
             let _ = tx.send(job(memory));
+            drop(turn);
         }));
         if sent.is_err() {
             self.waiting.fetch_sub(1, Ordering::SeqCst);
