@@ -14,7 +14,7 @@ pub mod ssr;
 
 use components::layout::{Footer, Header};
 use leptos::prelude::*;
-use leptos_meta::{HashedStylesheet, MetaTags, Title, provide_meta_context};
+use leptos_meta::{MetaTags, Title, provide_meta_context};
 use leptos_router::components::{Route, Router, Routes};
 use leptos_router::{SsrMode, path};
 use pages::admin::{AdminErrorGroupPage, AdminErrorPage, AdminErrorsPage, AdminPage};
@@ -27,6 +27,22 @@ use pages::{
     register::RegisterPage, reset_password::ResetPasswordPage, verify::VerifyPage, verify_link::VerifyLinkPage,
 };
 
+/// The stylesheet's address, with the build's content hash when names are
+/// hashed. Leptos's `HashedStylesheet` reads the hash file on every render;
+/// it cannot change while the server runs, so it is read once.
+fn stylesheet_href(options: &LeptosOptions) -> String {
+    static HREF: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+    HREF.get_or_init(|| {
+        let hash = options.hash_files.then(|| {
+            let path = std::env::current_exe().ok()?.parent()?.join(&*options.hash_file);
+            let hashes = std::fs::read_to_string(path).ok()?;
+            hashes.lines().find_map(|l| l.trim().strip_prefix("css:").map(|h| format!(".{}", h.trim())))
+        });
+        format!("/{}/{}{}.css", options.site_pkg_dir, options.output_name, hash.flatten().unwrap_or_default())
+    })
+    .clone()
+}
+
 /// The HTML document around the app (server side only).
 pub fn shell(options: LeptosOptions) -> impl IntoView {
     view! {
@@ -38,7 +54,7 @@ pub fn shell(options: LeptosOptions) -> impl IntoView {
                 <meta name="color-scheme" content="light dark" />
                 <link rel="icon" href="/favicon.svg" type="image/svg+xml" />
                 <AutoReload options=options.clone() />
-                <HashedStylesheet options=options.clone() id="leptos" />
+                <link rel="stylesheet" id="leptos" href=stylesheet_href(&options) />
                 <HydrationScripts options />
                 <MetaTags />
             </head>
