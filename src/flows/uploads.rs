@@ -382,8 +382,9 @@ where
                 Err(e)
             }
         },
-        // Left for the cleanup only if the store itself failed.
-        Err(e @ FlowError::Storage(_)) => Err(e),
+        // A store failure or a broken connection leaves the request for the
+        // cleanup, as on the signed URL.
+        Err(e @ (FlowError::Storage(_) | FlowError::UploadInterrupted(_))) => Err(e),
         Err(e) => {
             discard(core, user, &key).await;
             Err(e)

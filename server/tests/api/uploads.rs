@@ -76,6 +76,33 @@ fn key_of(v: &Value) -> ObjectKey {
     ObjectKey::parse(v["object_key"].as_str().unwrap()).unwrap()
 }
 
+/// Where a test's objects live: the local directory or a real S3-compatible
+/// server (moto) on a free loopback port.
+#[derive(Clone, Copy, Debug, PartialEq)]
+enum Store {
+    Local,
+    S3,
+}
+
+/// An app on `store`, and the settings that point a `keyhold-server job`
+/// at the same store. The S3 server lives as long as the returned guard.
+async fn spawn_on(store: Store, overrides: &[(&str, &str)]) -> (TestApp, Vec<(&'static str, String)>, Option<TestS3>) {
+    match store {
+        Store::Local => {
+            let app = spawn_app_with(overrides).await;
+            let settings = vec![("OBJECT_STORE_URL", app.objects.path().display().to_string())];
+            (app, settings, None)
+        }
+        Store::S3 => {
+            let s3 = TestS3::start("keyhold-files").await;
+            let settings = s3.settings("keyhold-files");
+            let mut all: Vec<(&str, &str)> = settings.iter().map(|(k, v)| (*k, v.as_str())).collect();
+            all.extend_from_slice(overrides);
+            (spawn_app_with(&all).await, settings, Some(s3))
+        }
+    }
+}
+
 #[tokio::test]
 async fn a_file_goes_slot_put_complete_and_back_with_the_local_store() {
     let app = spawn_app().await;
@@ -140,7 +167,16 @@ async fn a_file_goes_slot_put_complete_and_back_with_the_local_store() {
 
 #[tokio::test]
 async fn every_upload_route_wants_a_token_and_files_are_only_their_owners() {
-    let app = spawn_app().await;
+    owners_only(Store::Local).await;
+}
+
+#[tokio::test]
+async fn on_s3_too_files_are_only_their_owners() {
+    owners_only(Store::S3).await;
+}
+
+async fn owners_only(store: Store) {
+    let (app, _, _s3) = spawn_on(store, &[]).await;
     let some_key = "0123456789abcdef0123456789abcdef";
     let anonymous = [
         app.client.post(app.url("/api/uploads")).json(&json!({"name": "a", "size": 1})).send().await.unwrap(),
@@ -168,24 +204,37 @@ async fn every_upload_route_wants_a_token_and_files_are_only_their_owners() {
         let res = app.client.get(app.url(&format!("/api/uploads/{bad}"))).bearer_auth(&ann).send().await.unwrap();
         assert_eq!(res.status(), 404, "{bad}");
     }
-    // Ann still has it.
-    let res = app.client.get(app.url(&format!("/api/uploads/{key}"))).bearer_auth(&ann).send().await.unwrap();
+    // Ann still has it (from S3 by a redirect to a presigned GET).
+    let mut res = app.client.get(app.url(&format!("/api/uploads/{key}"))).bearer_auth(&ann).send().await.unwrap();
+    if res.status() == 307 {
+        res = reqwest::get(res.headers()["location"].to_str().unwrap()).await.unwrap();
+    }
     assert_eq!(res.bytes().await.unwrap(), "ann's");
 
     // Bob cannot complete Ann's open request either.
     let ticket = open_ok(&app, &ann, "open.txt", 2, "text/plain").await;
-    assert_eq!(put(&ticket, "hi").await.status(), 204);
+    assert!(put(&ticket, "hi").await.status().is_success());
     assert_eq!(complete(&app, &bob, ticket["object_key"].as_str().unwrap()).await.status(), 404);
+    assert_eq!(complete(&app, &ann, ticket["object_key"].as_str().unwrap()).await.status(), 200);
+    // Bob's delete of Ann's file left it where it was.
+    assert_eq!(app.core.objects.size(&ObjectKey::parse(key).unwrap()).await.unwrap(), Some(5), "{store:?}");
 }
 
 #[tokio::test]
 async fn limits_refuse_with_413_and_record_nothing() {
-    let app = spawn_app_with(&[
-        ("UPLOAD_MAX_BYTES", "100"),
-        ("UPLOAD_QUOTA_BYTES", "250"),
-        ("UPLOAD_MAX_OPEN", "3"),
-        ("UPLOAD_MAX_FILES", "4"),
-    ])
+    limits(Store::Local).await;
+}
+
+#[tokio::test]
+async fn on_s3_too_limits_refuse_with_413_and_record_nothing() {
+    limits(Store::S3).await;
+}
+
+async fn limits(store: Store) {
+    let (app, _, _s3) = spawn_on(
+        store,
+        &[("UPLOAD_MAX_BYTES", "100"), ("UPLOAD_QUOTA_BYTES", "250"), ("UPLOAD_MAX_OPEN", "3"), ("UPLOAD_MAX_FILES", "4")],
+    )
     .await;
     let token = token_for(&app, "ann").await;
     let user = user_id(&app, &token).await;
@@ -194,12 +243,26 @@ async fn limits_refuse_with_413_and_record_nothing() {
     assert_eq!(code_of(res).await, (413, "file_too_large".into()));
     assert!(app.keys("upload_request:*").await.is_empty());
 
-    // More bytes than the slot allowed are refused while they stream.
+    // More bytes than the slot allowed.
     let ticket = open_ok(&app, &token, "small.bin", 10, "application/octet-stream").await;
-    let res = put(&ticket, vec![7u8; 5_000]).await;
-    assert_eq!(code_of(res).await, (413, "file_too_large".into()));
-    assert_eq!(app.core.objects.size(&key_of(&ticket)).await.unwrap(), None, "nothing half-written");
-    assert_eq!(complete(&app, &token, ticket["object_key"].as_str().unwrap()).await.status(), 409);
+    if store == Store::Local {
+        // Refused by Keyhold as they stream, whether the length is announced…
+        let res = put(&ticket, vec![7u8; 5_000]).await;
+        assert_eq!(code_of(res).await, (413, "file_too_large".into()));
+        // …or not (a chunked body is counted as it arrives).
+        let chunks: Vec<Result<Vec<u8>, std::io::Error>> = vec![Ok(vec![7u8; 8]), Ok(vec![7u8; 8]), Ok(vec![7u8; 8])];
+        let res = put(&ticket, reqwest::Body::wrap_stream(futures::stream::iter(chunks))).await;
+        assert_eq!(code_of(res).await, (413, "file_too_large".into()));
+        assert_eq!(app.core.objects.size(&key_of(&ticket)).await.unwrap(), None, "nothing half-written");
+        assert_eq!(complete(&app, &token, ticket["object_key"].as_str().unwrap()).await.status(), 409);
+    } else {
+        // The bytes go to S3, not through Keyhold: complete checks the
+        // size and deletes what does not match.
+        put(&ticket, vec![7u8; 5_000]).await;
+        let res = complete(&app, &token, ticket["object_key"].as_str().unwrap()).await;
+        assert_eq!(code_of(res).await, (400, "size_mismatch".into()));
+        assert_eq!(app.core.objects.size(&key_of(&ticket)).await.unwrap(), None, "deleted");
+    }
 
     // Quota: completed files and open requests count.
     upload(&app, &token, "a.bin", &[1u8; 100], "application/octet-stream").await;
@@ -371,8 +434,17 @@ async fn the_cleanup_deletes_abandoned_uploads_only() {
 
 #[tokio::test]
 async fn one_cleanup_runs_at_a_time() {
-    let app =
-        spawn_app_with(&[("UPLOAD_REQUEST_MAX_AGE", "2"), ("UPLOAD_URL_TTL", "1"), ("UPLOAD_MAX_OPEN", "100")]).await;
+    one_at_a_time(Store::Local).await;
+}
+
+#[tokio::test]
+async fn on_s3_too_one_cleanup_runs_at_a_time() {
+    one_at_a_time(Store::S3).await;
+}
+
+async fn one_at_a_time(store: Store) {
+    let (app, _, _s3) =
+        spawn_on(store, &[("UPLOAD_REQUEST_MAX_AGE", "2"), ("UPLOAD_URL_TTL", "1"), ("UPLOAD_MAX_OPEN", "100")]).await;
     let token = token_for(&app, "ann").await;
     for i in 0..30 {
         let ticket = open_ok(&app, &token, &format!("{i}.txt"), 1, "text/plain").await;
@@ -386,26 +458,35 @@ async fn one_cleanup_runs_at_a_time() {
     let report = jobs::uploads::run(&app.core).await.unwrap();
     assert!(!report.ran);
     assert_eq!(app.keys("upload_request:*").await.len(), 30);
-    let _: () = redis.del("lock:job:check_current_user_uploads").await.unwrap();
 
-    // Two at once: every request is expired exactly once, and the lease is given back.
+    // A holder that died without giving the lease back: it runs out, and the
+    // runs below go ahead.
+    let _: () = redis.set_ex("lock:job:check_current_user_uploads", "dead-instance", 1).await.unwrap();
+    assert!(!jobs::uploads::run(&app.core).await.unwrap().ran);
+    tokio::time::sleep(std::time::Duration::from_millis(1_100)).await;
+
+    // Two at once: one does all the work (the other is refused, or comes
+    // after and finds nothing), and the lease is given back.
     let (a, b) = tokio::join!(jobs::uploads::run(&app.core), jobs::uploads::run(&app.core));
     let (a, b) = (a.unwrap(), b.unwrap());
-    assert_eq!(a.expired + b.expired, 30, "{a:?} {b:?}");
+    let mut work = [a.expired, b.expired];
+    work.sort();
+    assert_eq!(work, [0, 30], "{a:?} {b:?}");
     assert_eq!(a.failed + b.failed, 0);
     assert!(app.keys("upload_request:*").await.is_empty());
     let held: bool = redis.exists("lock:job:check_current_user_uploads").await.unwrap();
     assert!(!held, "the lease is given back");
 }
 
-/// `keyhold-server job check_current_user_uploads` against the app's Redis and store.
-async fn run_job(app: &TestApp, url_ttl: &str) -> std::process::Output {
+/// `keyhold-server job check_current_user_uploads` against the app's Redis
+/// and the store `settings` name.
+async fn run_job(app: &TestApp, settings: &[(&str, String)], url_ttl: &str) -> std::process::Output {
     tokio::process::Command::new(env!("CARGO_BIN_EXE_keyhold-server"))
         .args(["job", "check_current_user_uploads"])
         .env_clear()
         .env("APP_ENV", "development")
         .env("REDIS_URL", app.redis.url())
-        .env("OBJECT_STORE_URL", app.objects.path())
+        .envs(settings.iter().map(|(k, v)| (k, v)))
         .env("UPLOAD_REQUEST_MAX_AGE", "2")
         .env("UPLOAD_URL_TTL", url_ttl)
         .output()
@@ -415,18 +496,27 @@ async fn run_job(app: &TestApp, url_ttl: &str) -> std::process::Output {
 
 #[tokio::test]
 async fn the_job_subcommand_runs_the_cleanup_once_with_the_same_configuration() {
-    let app = spawn_app_with(&[("UPLOAD_REQUEST_MAX_AGE", "2"), ("UPLOAD_URL_TTL", "1")]).await;
+    job_subcommand(Store::Local).await;
+}
+
+#[tokio::test]
+async fn on_s3_too_the_job_subcommand_runs_the_cleanup() {
+    job_subcommand(Store::S3).await;
+}
+
+async fn job_subcommand(store: Store) {
+    let (app, settings, _s3) = spawn_on(store, &[("UPLOAD_REQUEST_MAX_AGE", "2"), ("UPLOAD_URL_TTL", "1")]).await;
     let token = token_for(&app, "ann").await;
     let ticket = open_ok(&app, &token, "gone.txt", 4, "text/plain").await;
     put(&ticket, "gone").await;
     tokio::time::sleep(std::time::Duration::from_millis(2_200)).await;
 
     // UPLOAD_URL_TTL=0 is refused, naming the variable.
-    let out = run_job(&app, "0").await;
+    let out = run_job(&app, &settings, "0").await;
     assert!(!out.status.success());
     assert!(String::from_utf8_lossy(&out.stderr).contains("UPLOAD_URL_TTL"));
 
-    let out = run_job(&app, "1").await;
+    let out = run_job(&app, &settings, "1").await;
     let stdout = String::from_utf8_lossy(&out.stdout);
     assert!(out.status.success(), "{stdout} {}", String::from_utf8_lossy(&out.stderr));
     assert!(stdout.contains("1 abandoned upload request(s) expired"), "{stdout}");
@@ -536,7 +626,8 @@ async fn the_s3_path_presigns_put_and_get_and_cleans_up_multipart_uploads() {
     let ticket = open_ok(&app, &token, "report.txt", 12, "text/plain").await;
     assert!(ticket["upload_url"].as_str().unwrap().starts_with(&s3.endpoint), "{ticket}");
     assert!(ticket["upload_url"].as_str().unwrap().contains("X-Amz-Signature"));
-    // S3 cannot check a presigned length: complete does, and deletes what is wrong.
+    // S3 cannot be made to check a presigned length (object_store will not
+    // sign Content-Length): complete does, and deletes what is wrong.
     assert_eq!(put(&ticket, "too many bytes here").await.status(), 200);
     let res = complete(&app, &token, ticket["object_key"].as_str().unwrap()).await;
     assert_eq!(code_of(res).await, (400, "size_mismatch".into()));
@@ -544,6 +635,10 @@ async fn the_s3_path_presigns_put_and_get_and_cleans_up_multipart_uploads() {
     assert_eq!(put(&ticket, "hello, s3 :)").await.status(), 200);
     let file: Value = complete(&app, &token, ticket["object_key"].as_str().unwrap()).await.json().await.unwrap();
     assert_eq!(file["size"], 12);
+    // Completing again is harmless; the signed If-None-Match keeps the URL from replacing it.
+    let again: Value = complete(&app, &token, ticket["object_key"].as_str().unwrap()).await.json().await.unwrap();
+    assert_eq!((again["object_key"].as_str(), again["size"].as_u64()), (file["object_key"].as_str(), Some(12)));
+    assert_eq!(list(&app, &token).await["used_bytes"], 12);
 
     // Download: a redirect to a short-lived presigned GET that serves it as an attachment.
     let key = ticket["object_key"].as_str().unwrap();
@@ -618,4 +713,90 @@ async fn without_javascript_uploads_stream_to_s3_too() {
     assert_eq!((files.len(), used), (1, bytes.len() as u64));
     assert_eq!(app.core.objects.size(&files[0].key).await.unwrap(), Some(bytes.len() as u64));
     assert!(app.keys("upload_request:*").await.is_empty());
+}
+
+#[tokio::test]
+async fn without_javascript_a_broken_connection_leaves_the_request_for_the_cleanup() {
+    let app = spawn_app().await;
+    create_account(&app, "ann@example.com", "ann").await;
+    app.post_form("/fn/login", "/login", &[("identifier", "ann"), ("password", PASSWORD)]).await;
+    let chunks: Vec<Result<Vec<u8>, std::io::Error>> =
+        vec![Ok(vec![1u8; 1 << 20]), Err(std::io::Error::other("cable pulled"))];
+    let part = reqwest::multipart::Part::stream(reqwest::Body::wrap_stream(futures::stream::iter(chunks)))
+        .file_name("big.bin");
+    let sent = app
+        .client
+        .post(app.url("/uploads"))
+        .header("origin", &app.address)
+        .multipart(reqwest::multipart::Form::new().part("file", part))
+        .send()
+        .await;
+    assert!(sent.is_err(), "the body broke off");
+    tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+    assert_eq!(app.keys("upload_request:*").await.len(), 1, "left for the cleanup");
+    let (files, _) = store::list(&app.core.redis, user_of(&app).await, 10).await.unwrap();
+    assert!(files.is_empty(), "nothing recorded as a file");
+    let report = jobs::uploads::run(&app.core).await.unwrap();
+    assert_eq!(report.expired, 0, "not yet old enough");
+}
+
+#[tokio::test]
+async fn a_cleanup_that_cannot_reach_the_store_records_a_storage_error_and_keeps_the_request() {
+    let dead = format!("http://127.0.0.1:{}", crate::helpers::free_port());
+    let app = spawn_app_with(&[
+        ("OBJECT_STORE_URL", "s3://keyhold-files"),
+        ("AWS_ENDPOINT", &dead),
+        ("AWS_ACCESS_KEY_ID", "testing"),
+        ("AWS_SECRET_ACCESS_KEY", "testing"),
+        ("UPLOAD_REQUEST_MAX_AGE", "2"),
+        ("UPLOAD_URL_TTL", "1"),
+    ])
+    .await;
+    let token = token_for(&app, "ann").await;
+    open_ok(&app, &token, "a.txt", 2, "text/plain").await;
+    tokio::time::sleep(std::time::Duration::from_millis(2_200)).await;
+
+    let report = jobs::uploads::run(&app.core).await.unwrap();
+    assert_eq!((report.ran, report.expired, report.failed), (true, 0, 1), "{report:?}");
+    assert!(app.error_count("storage", 1).await >= 1, "recorded as a storage error");
+    assert_eq!(app.keys("upload_request:*").await.len(), 1, "tried again on the next run");
+    let again = jobs::uploads::run(&app.core).await.unwrap();
+    assert_eq!(again.failed, 1, "{again:?}");
+}
+
+/// The first bytes of a JPEG (JFIF) and of a WebP file.
+const JPEG: &[u8] = b"\xff\xd8\xff\xe0\0\x10JFIF\0\x01\x01\0\0\x01\0\x01\0\0";
+const WEBP: &[u8] = b"RIFF\x1a\0\0\0WEBPVP8L\x0d\0\0\0\x2f\0\0\0\x10\x07\x10\x11\x11\x88\x88\xfe\x07\0";
+
+#[tokio::test]
+async fn profile_pictures_are_jpeg_png_or_webp_by_content_up_to_their_own_limit() {
+    let app = spawn_app_with(&[("PROFILE_PICTURE_MAX_BYTES", "40")]).await;
+    let token = token_for(&app, "ann").await;
+    let picture = |name: &str, size: usize, content_type: &str| {
+        json!({"name": name, "size": size, "content_type": content_type, "kind": "picture"})
+    };
+
+    let res = open(&app, &token, picture("huge.png", 41, "image/png")).await;
+    assert_eq!(code_of(res).await, (413, "file_too_large".into()));
+    assert!(app.keys("upload_request:*").await.is_empty(), "nothing recorded");
+    // Files other than pictures keep the general limit.
+    open_ok(&app, &token, "big.txt", 41, "text/plain").await;
+
+    for (name, bytes, content_type) in [("me.jpg", JPEG, "image/jpeg"), ("me.webp", WEBP, "image/webp")] {
+        let res = open(&app, &token, picture(name, bytes.len(), content_type)).await;
+        assert_eq!(res.status(), 201, "{name}");
+        let ticket: Value = res.json().await.unwrap();
+        assert!(put(&ticket, bytes.to_vec()).await.status().is_success());
+        let done: Value = complete(&app, &token, ticket["object_key"].as_str().unwrap()).await.json().await.unwrap();
+        let res = app.client.get(app.url(done["url"].as_str().unwrap())).send().await.unwrap();
+        assert_eq!(res.headers()["content-type"], content_type, "{name}");
+    }
+
+    // Declared a JPEG, delivered something else: refused by its content.
+    let fake = b"GIF89a, or anything else";
+    let res = open(&app, &token, picture("liar.jpg", fake.len(), "image/jpeg")).await;
+    let ticket: Value = res.json().await.unwrap();
+    put(&ticket, fake.to_vec()).await;
+    let res = complete(&app, &token, ticket["object_key"].as_str().unwrap()).await;
+    assert_eq!(code_of(res).await, (415, "unsupported_type".into()));
 }
