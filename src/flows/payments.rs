@@ -77,6 +77,26 @@ pub struct NewPayment<'a> {
     pub card: &'a str,
 }
 
+/// The stable code of a broken amount rule, for the amount itself or for a
+/// beneficiary's share: each rule has its own.
+fn amount_code(error: &crate::domain::ParseError, share: bool) -> &'static str {
+    use crate::domain::ParseError as E;
+    match (error, share) {
+        (E::Required, false) => "amount_required",
+        (E::AmountZero, false) => "amount_zero",
+        (E::AmountNegative, false) => "amount_negative",
+        (E::AmountDecimals { .. }, false) => "amount_too_precise",
+        (E::AmountTooLarge, false) => "amount_too_large",
+        (_, false) => "invalid_amount",
+        (E::Required, true) => "share_required",
+        (E::AmountZero, true) => "share_zero",
+        (E::AmountNegative, true) => "share_negative",
+        (E::AmountDecimals { .. }, true) => "share_too_precise",
+        (E::AmountTooLarge, true) => "share_too_large",
+        (_, true) => "invalid_share",
+    }
+}
+
 /// A rule a payment broke: its stable code and the fields it concerns.
 fn rule(code: &'static str, fields: FieldErrors) -> FlowError {
     FlowError::PaymentRefused { code, fields }
@@ -127,7 +147,7 @@ async fn check(core: &Core, payer: Uuid, input: &NewPayment<'_>) -> Result<Check
     let amount = match input.amount.parse(currency) {
         Ok(a) => Some(a),
         Err(e) => {
-            broke(&mut errors, "invalid_amount", "amount", e.to_string());
+            broke(&mut errors, amount_code(&e, false), "amount", e.to_string());
             None
         }
     };
@@ -185,7 +205,7 @@ async fn check(core: &Core, payer: Uuid, input: &NewPayment<'_>) -> Result<Check
         let share = match share.parse(currency) {
             Ok(a) => Some(a),
             Err(e) => {
-                broke(&mut errors, "invalid_share", amount_field, e.to_string());
+                broke(&mut errors, amount_code(&e, true), amount_field, e.to_string());
                 None
             }
         };

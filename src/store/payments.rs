@@ -292,3 +292,19 @@ pub async fn forget_event(conn: &ConnectionManager, event_id: &str) -> StoreResu
     let _: i64 = conn.del(keys::payment_event(event_id)).await?;
     Ok(())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::Status::{self, *};
+
+    #[test]
+    fn only_three_moves_are_legal() {
+        let all = [Pending, Succeeded, Failed, Refunded];
+        let legal = [(Pending, Succeeded), (Pending, Failed), (Succeeded, Refunded)];
+        for from in all {
+            for to in all {
+                assert_eq!(Status::can_become(from, to), legal.contains(&(from, to)), "{from:?} → {to:?}");
+            }
+        }
+    }
+}

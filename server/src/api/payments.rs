@@ -20,7 +20,11 @@ use uuid::Uuid;
 fn amount(value: &Value) -> AmountInput<'_> {
     match value {
         Value::String(s) => AmountInput::Typed(s),
-        Value::Number(n) => n.as_u64().map_or(AmountInput::Typed("invalid"), AmountInput::Minor),
+        Value::Number(n) => match (n.as_u64(), n.as_i64()) {
+            (Some(minor), _) => AmountInput::Minor(minor),
+            (None, Some(_)) => AmountInput::Typed("-"),
+            (None, None) => AmountInput::Typed("invalid"),
+        },
         Value::Null => AmountInput::Typed(""),
         _ => AmountInput::Typed("invalid"),
     }

@@ -109,11 +109,15 @@ async fn every_rule_has_its_own_code_and_nothing_is_written() {
     let ann = token_for(&app, "ann").await;
     token_for(&app, "bob").await;
     let cases = [
-        (json!({"amount": "0"}), "invalid_amount", "amount"),
-        (json!({"amount": "-3"}), "invalid_amount", "amount"),
-        (json!({"amount": "1.234"}), "invalid_amount", "amount"),
-        (json!({"amount": "99999999999"}), "invalid_amount", "amount"),
+        (json!({}), "amount_required", "amount"),
+        (json!({"amount": "0"}), "amount_zero", "amount"),
+        (json!({"amount": 0}), "amount_zero", "amount"),
+        (json!({"amount": "-3"}), "amount_negative", "amount"),
+        (json!({"amount": -300}), "amount_negative", "amount"),
+        (json!({"amount": "1.234"}), "amount_too_precise", "amount"),
+        (json!({"amount": "99999999999"}), "amount_too_large", "amount"),
         (json!({"amount": "abc"}), "invalid_amount", "amount"),
+        (json!({"amount": 12.5}), "invalid_amount", "amount"),
         (json!({"amount": "1", "currency": "GBP"}), "currency_not_accepted", "currency"),
         (json!({"amount": "1", "description": "a\nb"}), "invalid_description", "description"),
         (json!({"amount": "1", "description": "x".repeat(141)}), "invalid_description", "description"),
@@ -133,7 +137,32 @@ async fn every_rule_has_its_own_code_and_nothing_is_written() {
             "beneficiary_1_username",
         ),
         (
+            json!({"amount": "10", "beneficiaries": [{"username": "bob"}]}),
+            "share_required",
+            "beneficiary_0_amount",
+        ),
+        (
             json!({"amount": "10", "beneficiaries": [{"username": "bob", "amount": "0"}]}),
+            "share_zero",
+            "beneficiary_0_amount",
+        ),
+        (
+            json!({"amount": "10", "beneficiaries": [{"username": "bob", "amount": "-1"}]}),
+            "share_negative",
+            "beneficiary_0_amount",
+        ),
+        (
+            json!({"amount": "10", "beneficiaries": [{"username": "bob", "amount": "0.001"}]}),
+            "share_too_precise",
+            "beneficiary_0_amount",
+        ),
+        (
+            json!({"amount": "10", "beneficiaries": [{"username": "bob", "amount": "99999999999"}]}),
+            "share_too_large",
+            "beneficiary_0_amount",
+        ),
+        (
+            json!({"amount": "10", "beneficiaries": [{"username": "bob", "amount": "ten"}]}),
             "invalid_share",
             "beneficiary_0_amount",
         ),
@@ -297,12 +326,28 @@ async fn webhooks_are_verified_processed_once_and_move_only_legally() {
     let still: Value = get(&app, &ann, &path).await.json().await.unwrap();
     assert_eq!(still["status"], "pending");
 
+    // A refund event for a payment not yet succeeded: pending → refunded is
+    // not a legal move, so it changes nothing, but the event counts as processed.
+    let early = event("evt_0", "charge.refunded", "pi_1", id);
+    assert_eq!(send_webhook(&app, &early, Some(signature::sign(WEBHOOK_SECRET, now, &early))).await.status(), 200);
+    let still: Value = get(&app, &ann, &path).await.json().await.unwrap();
+    assert_eq!(still["status"], "pending");
+
     let res = send_webhook(&app, &body, Some(signature::sign(WEBHOOK_SECRET, now, &body))).await;
     assert_eq!(res.status(), 200);
     let moved: Value = get(&app, &ann, &path).await.json().await.unwrap();
     assert_eq!((moved["status"].as_str(), moved["provider_ref"].as_str()), (Some("succeeded"), Some("pi_1")));
 
-    // A replay is acknowledged and ignored; an illegal move changes nothing.
+    // A replay is acknowledged and ignored: evt_0 again would now refund the
+    // payment if it were processed a second time.
+    let res = send_webhook(&app, &early, Some(signature::sign(WEBHOOK_SECRET, now, &early))).await;
+    assert_eq!(res.status(), 200);
+    let after: Value = get(&app, &ann, &path).await.json().await.unwrap();
+    assert_eq!(after["status"], "succeeded", "a processed event is never processed again");
+    let seen = app.keys("payment_event:*").await;
+    assert_eq!(seen.len(), 2, "evt_0 and evt_1 remembered");
+    assert!(app.ttl(&seen[0]).await > 0, "for a while, not forever");
+    // An illegal move changes nothing.
     let res = send_webhook(&app, &body, Some(signature::sign(WEBHOOK_SECRET, now, &body))).await;
     assert_eq!(res.status(), 200);
     let failed = event("evt_2", "payment_intent.payment_failed", "pi_1", id);
@@ -323,6 +368,16 @@ async fn webhooks_are_verified_processed_once_and_move_only_legally() {
     send_webhook(&app, &refunded, Some(signature::sign(WEBHOOK_SECRET, now, &refunded))).await;
     let end: Value = get(&app, &ann, &path).await.json().await.unwrap();
     assert_eq!(end["status"], "refunded", "succeeded → refunded, never back to failed");
+
+    // A failed payment stays failed whatever the provider says later.
+    let declined = pay_ok(&app, &ann, "f", &json!({"amount": "3", "card": "4000000000000002"})).await;
+    assert_eq!(declined["status"], "failed");
+    let declined_id = declined["id"].as_str().unwrap();
+    let intent = declined["provider_ref"].as_str().unwrap_or("pi_4");
+    let late = event("evt_4", "payment_intent.succeeded", intent, declined_id);
+    assert_eq!(send_webhook(&app, &late, Some(signature::sign(WEBHOOK_SECRET, now, &late))).await.status(), 200);
+    let still: Value = get(&app, &ann, &format!("/api/payments/{declined_id}")).await.json().await.unwrap();
+    assert_eq!(still["status"], "failed");
 
     // Without a configured secret every webhook is refused.
     let app = spawn_app().await;
@@ -436,17 +491,99 @@ async fn the_stripe_provider_speaks_payment_intents_with_the_idempotency_key() {
     assert_eq!(p["status"], "pending");
 }
 
+/// Writes Redis' data to its dump file, which a restart loads again.
+async fn save(app: &TestApp) {
+    let _: () = redis::cmd("SAVE").query_async(&mut app.redis().await).await.unwrap();
+}
+
+/// Waits until the app answers with Redis again.
+async fn until_ready(app: &TestApp, token: &str) {
+    for _ in 0..100 {
+        if get(app, token, "/api/payments").await.status() == 200 {
+            return;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    panic!("the app did not come back after Redis did");
+}
+
 #[tokio::test]
 async fn with_redis_down_a_payment_answers_503_and_writes_nothing() {
     let mut app = spawn_app().await;
     let ann = token_for(&app, "ann").await;
+    pay_ok(&app, &ann, "before", &json!({"amount": "5"})).await;
+    save(&app).await;
     app.redis.stop().await;
     let res = pay(&app, &ann, "down", &json!({"amount": "5"})).await;
     assert_eq!(res.status(), 503);
+    app.redis.restart().await; // with the data saved before it went down
+    until_ready(&app, &ann).await;
+    assert_eq!(app.keys("payment:*").await.len(), 1, "the earlier payment, nothing more");
+    assert_eq!(app.keys("idempotency:*").await.len(), 1);
+    // The refused key is free: the client's retry makes the payment.
+    pay_ok(&app, &ann, "down", &json!({"amount": "5"})).await;
+    assert_eq!(app.keys("payment:*").await.len(), 2);
+}
+
+#[tokio::test]
+async fn redis_lost_between_recording_and_settling_leaves_a_whole_pending_payment() {
+    // A provider that holds the charge until the test lets it answer.
+    let arrived = Arc::new(tokio::sync::Notify::new());
+    let release = Arc::new(tokio::sync::Notify::new());
+    let (on_arrival, on_release) = (arrived.clone(), release.clone());
+    let router = Router::new().route(
+        "/v1/payment_intents",
+        post(move || {
+            let (on_arrival, on_release) = (on_arrival.clone(), on_release.clone());
+            async move {
+                on_arrival.notify_one();
+                on_release.notified().await;
+                json!({"id": "pi_slow", "status": "succeeded"}).to_string()
+            }
+        }),
+    );
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let stripe = format!("http://{}", listener.local_addr().unwrap());
+    tokio::spawn(async move { axum::serve(listener, router).await });
+    let mut app = spawn_app_with(&[
+        ("PAYMENT_PROVIDER", "stripe"),
+        ("STRIPE_API_URL", &stripe),
+        ("STRIPE_SECRET_KEY", "sk_test_keyhold"),
+    ])
+    .await;
+    let ann = token_for(&app, "ann").await;
+
+    let request = {
+        let req = app.client.post(app.url("/api/payments")).bearer_auth(&ann).header("idempotency-key", "lost");
+        tokio::spawn(req.json(&json!({"amount": "7", "description": "lost in transit"})).send())
+    };
+    arrived.notified().await;
+    // The payment is recorded and the charge is under way: Redis goes down
+    // with what it holds now, then the provider answers.
+    save(&app).await;
+    app.redis.stop().await;
+    release.notify_one();
+    let res = request.await.unwrap().unwrap();
+    assert_eq!(code_of(res).await.0, 503, "the settlement could not be recorded");
+
     app.redis.restart().await;
-    // The restarted Redis is empty (no persistence in tests): nothing survived a half-write.
-    assert!(app.keys("payment:*").await.is_empty());
-    assert!(app.keys("idempotency:*").await.is_empty());
+    until_ready(&app, &ann).await;
+    // One whole payment, still pending (the provider's webhook or a retry
+    // of the key settles it), listed in the payer's history, key kept.
+    let keys = app.keys("payment:*").await;
+    assert_eq!(keys.len(), 1);
+    let stored: String = app.redis().await.get(&keys[0]).await.unwrap();
+    let stored: Value = serde_json::from_str(&stored).unwrap();
+    assert_eq!((stored["status"].as_str(), stored["amount"].as_u64()), (Some("pending"), Some(700)));
+    assert_eq!(stored["description"], "lost in transit");
+    let history: Value = get(&app, &ann, "/api/payments").await.json().await.unwrap();
+    assert_eq!(history["payments"][0]["id"], stored["id"], "{history}");
+    assert_eq!(app.keys("idempotency:*").await.len(), 1);
+    // The retry under the same key answers with that payment, not a new one.
+    release.notify_one();
+    let again = pay_ok(&app, &ann, "lost", &json!({"amount": "7", "description": "lost in transit"})).await;
+    assert_eq!(again["id"], stored["id"]);
+    assert_eq!(app.keys("payment:*").await.len(), 1);
 }
 
 #[tokio::test]
