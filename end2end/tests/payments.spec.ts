@@ -22,6 +22,15 @@ test('pay two beneficiaries once, see history, detail and what they received', a
   await expect(page.locator('#description')).toHaveValue('Season support');
   await snapBoth(page, 'payment-errors', project);
 
+  // A beneficiary who does not exist, and one share too precise: each said next to its field.
+  await page.locator('#amount').fill('30,00');
+  await page.locator('#beneficiary_0_username').fill('nobody-of-that-name');
+  await page.locator('#beneficiary_0_amount').fill('10.001');
+  await page.getByRole('button', { name: 'Pay' }).click();
+  await expect(page.locator('#beneficiary_0_username-error')).toHaveText('There is no user with this username.');
+  await expect(page.locator('#beneficiary_0_amount-error')).toHaveText('Use at most 2 decimal place(s) for this currency.');
+  await snapBoth(page, 'payment-beneficiary-errors', project);
+
   await page.locator('#amount').fill('30,00');
   await page.locator('#beneficiary_0_username').fill(bob.username);
   await page.locator('#beneficiary_0_amount').fill('10');
@@ -61,6 +70,27 @@ test('pay two beneficiaries once, see history, detail and what they received', a
   await expect(bobPage.getByTestId('payment-detail')).toBeVisible();
   await expect(bobPage.getByRole('button', { name: 'Refund this payment' })).toHaveCount(0);
   await bobContext.close();
+
+  // A stranger gets what any unknown address gets.
+  const dan = await apiUser(request, mailbox, { ...uniqueUser('dan', project), name: 'Dan Stranger' });
+  const danContext = await browser.newContext({ baseURL: process.env.KEYHOLD_BASE_URL, javaScriptEnabled: project === 'js' });
+  const danPage = await danContext.newPage();
+  await new LoginPage(danPage, project).open();
+  await new LoginPage(danPage, project).logIn(dan.username, dan.password);
+  await expect(danPage).toHaveURL(/\/profile/);
+  const answer = await danPage.goto(paymentUrl);
+  expect(answer?.status()).toBe(404);
+  await expect(danPage.getByTestId('not-found')).toBeVisible();
+  await expect(danPage.getByTestId('payment-detail')).toHaveCount(0);
+  await danContext.close();
+
+  // The payer's tabs: nothing received, then back to what was sent.
+  await page.goto('/payments');
+  await page.getByRole('link', { name: 'Received', exact: true }).click();
+  await expect(page).toHaveURL(/role=received/);
+  await expect(page.getByTestId('payment')).toHaveCount(0);
+  await page.getByRole('link', { name: 'Sent', exact: true }).click();
+  await expect(page.getByTestId('payment')).toHaveCount(1);
 
   // The payer refunds it.
   await page.goto(paymentUrl);

@@ -59,6 +59,26 @@ test('upload files, see them listed, download and delete them', async ({ page, m
   await expect(page).toHaveURL(/\/uploads\?done=deleted$/);
   await expect(page.getByTestId('notice')).toHaveText('The file is deleted.');
   await expect(page.getByTestId('file')).toHaveCount(1);
+  await snapBoth(page, 'uploads-deleted', project);
+});
+
+test('files dropped on the page upload like chosen ones', async ({ page, mailbox }, testInfo) => {
+  const project = testInfo.project.name;
+  test.skip(project === 'nojs', 'dropping needs JavaScript; without it the form takes chosen files');
+  await signUp(page, mailbox, 'dropper', project);
+  await page.goto('/uploads');
+  await waitForApp(page, project);
+  const dataTransfer = await page.evaluateHandle(() => {
+    const dt = new DataTransfer();
+    dt.items.add(new File(['dropped bytes'], 'dropped.txt', { type: 'text/plain' }));
+    return dt;
+  });
+  const zone = page.locator('form.dropzone');
+  await zone.dispatchEvent('dragover', { dataTransfer });
+  await zone.dispatchEvent('drop', { dataTransfer });
+  await expect(page.getByTestId('upload-row').getByTestId('upload-status')).toHaveText(['Uploaded']);
+  await expect(page.getByTestId('file').filter({ hasText: 'dropped.txt' })).toContainText('13 B · text/plain');
+  await snapBoth(page, 'uploads-dropped', project);
 });
 
 test('a file over the limit is refused next to it, nothing is kept', async ({ page, mailbox }, testInfo) => {
