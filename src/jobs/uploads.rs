@@ -17,8 +17,9 @@ pub const NAME: &str = "check_current_user_uploads";
 
 /// Requests read per round trip.
 const BATCH: isize = 100;
-/// The lease outlives any reasonable run; a dead holder frees it by then.
-const LEASE_MS: u64 = 10 * 60 * 1000;
+/// The lease outlives any batch by far and is renewed after each one; a
+/// dead holder frees it within this time.
+const LEASE_MS: u64 = 2 * 60 * 1000;
 
 /// What a run did.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -52,7 +53,7 @@ pub async fn run(core: &Core) -> Result<Report, StoreError> {
     if !job_lock::acquire(&core.redis, NAME, &holder, LEASE_MS).await? {
         return Ok(Report::default());
     }
-    let result = expire_abandoned(core).await;
+    let result = expire_abandoned(core, &holder).await;
     job_lock::release(&core.redis, NAME, &holder).await?;
     let report = result?;
     tracing::info!(
@@ -64,7 +65,7 @@ pub async fn run(core: &Core) -> Result<Report, StoreError> {
     Ok(report)
 }
 
-async fn expire_abandoned(core: &Core) -> Result<Report, StoreError> {
+async fn expire_abandoned(core: &Core, holder: &str) -> Result<Report, StoreError> {
     let max_age_ms = (core.settings.uploads.request_max_age as i64) * 1000;
     let before = chrono::Utc::now().timestamp_millis() - max_age_ms;
     let mut report = Report { ran: true, ..Report::default() };
@@ -80,6 +81,12 @@ async fn expire_abandoned(core: &Core) -> Result<Report, StoreError> {
         }
         // Every request read is now expired, failed (skipped) or removed
         // from the index, so each round moves on.
+        if !job_lock::renew(&core.redis, NAME, holder, LEASE_MS).await? {
+            // The lease ran out (Redis lost it, or this run stalled): another
+            // instance may be running now, so this one stops here.
+            tracing::warn!("{NAME}: lost its lease, stopping early");
+            return Ok(report);
+        }
     }
 }
 

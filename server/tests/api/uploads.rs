@@ -5,6 +5,7 @@
 use crate::helpers::{TestApp, TestS3, create_account, spawn_app, spawn_app_with};
 use keyhold::domain::ObjectKey;
 use keyhold::jobs;
+use keyhold::store::job_lock;
 use keyhold::store::uploads as store;
 use redis::AsyncCommands;
 use serde_json::{Value, json};
@@ -458,6 +459,11 @@ async fn one_at_a_time(store: Store) {
     let report = jobs::uploads::run(&app.core).await.unwrap();
     assert!(!report.ran);
     assert_eq!(app.keys("upload_request:*").await.len(), 30);
+    // Only the holder renews its lease.
+    let lease = |holder: &'static str| job_lock::renew(&app.core.redis, jobs::uploads::NAME, holder, 60_000);
+    assert!(!lease("this-instance").await.unwrap());
+    assert!(lease("other-instance").await.unwrap());
+    assert!(app.ttl("lock:job:check_current_user_uploads").await > 30, "extended");
 
     // A holder that died without giving the lease back: it runs out, and the
     // runs below go ahead.
