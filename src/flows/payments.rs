@@ -355,12 +355,13 @@ async fn charge(
         Ok(Outcome::Declined { reference, .. }) => {
             payments::transition(&core.redis, &payment, Status::Pending, Status::Failed, reference.as_deref()).await?
         }
-        Ok(Outcome::Pending { .. }) => {
-            if core.payments.name() == "sandbox" {
-                settle_later(core, &payment);
-            }
+        // The sandbox settles by its own timer; a real provider by its webhook,
+        // which must name the charge noted here.
+        Ok(Outcome::Pending { .. }) if core.payments.name() == "sandbox" => {
+            settle_later(core, &payment);
             Moved::Yes(Box::new(payment.clone()))
         }
+        Ok(Outcome::Pending { reference }) => payments::note_reference(&core.redis, &payment, &reference).await?,
         Err(e) if e.no_money_moved() => {
             record(core, Some(payer), "the payment provider refused a charge", &e).await;
             payments::transition(&core.redis, &payment, Status::Pending, Status::Failed, None).await?

@@ -187,6 +187,23 @@ pub async fn transition(
     if !from.can_become(to) {
         return Ok(Moved::Refused(payment.status));
     }
+    run_transition(conn, payment, from, to, provider_ref).await
+}
+
+/// Records the provider's reference on a payment that stays pending, so
+/// that its webhook later names the charge Keyhold knows.
+pub async fn note_reference(conn: &ConnectionManager, payment: &Payment, provider_ref: &str) -> StoreResult<Moved> {
+    run_transition(conn, payment, Status::Pending, Status::Pending, Some(provider_ref)).await
+}
+
+/// The transition script, for a legal move or for a pending payment's reference.
+async fn run_transition(
+    conn: &ConnectionManager,
+    payment: &Payment,
+    from: Status,
+    to: Status,
+    provider_ref: Option<&str>,
+) -> StoreResult<Moved> {
     let now = chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Millis, true);
     let key = keys::payment(payment.id);
     let mut invocation = TRANSITION.prepare_invoke();

@@ -411,7 +411,9 @@ async fn fake_stripe() -> (String, Arc<Mutex<Vec<(String, String)>>>) {
                         return (axum::http::StatusCode::PAYMENT_REQUIRED, error.to_string());
                     }
                     let id = format!("pi_{}", key.len() + seen.lock().unwrap().len());
-                    (axum::http::StatusCode::OK, json!({"id": id, "status": "succeeded"}).to_string())
+                    // 42.42 of anything settles later, as a bank debit would.
+                    let status = if body.contains("amount=4242&") { "processing" } else { "succeeded" };
+                    (axum::http::StatusCode::OK, json!({"id": id, "status": status}).to_string())
                 }
             }),
         )
@@ -438,6 +440,7 @@ async fn the_stripe_provider_speaks_payment_intents_with_the_idempotency_key() {
         ("PAYMENT_PROVIDER", "stripe"),
         ("STRIPE_API_URL", &url),
         ("STRIPE_SECRET_KEY", "sk_test_keyhold"),
+        ("PAYMENT_WEBHOOK_SECRET", WEBHOOK_SECRET),
     ])
     .await;
     let ann = token_for(&app, "ann").await;
@@ -460,6 +463,22 @@ async fn the_stripe_provider_speaks_payment_intents_with_the_idempotency_key() {
     // A retry never reaches Stripe twice.
     pay_ok(&app, &ann, "stripe-1", &json!({"amount": "12.34", "currency": "EUR", "description": "book"})).await;
     assert_eq!(seen.lock().unwrap().len(), 1);
+
+    // Settling later: the intent is noted, and only a webhook naming it settles the payment.
+    let later = pay_ok(&app, &ann, "stripe-3", &json!({"amount": "42.42"})).await;
+    let intent = later["provider_ref"].as_str().unwrap().to_owned();
+    assert_eq!(later["status"], "pending");
+    assert!(intent.starts_with("pi_"), "{later}");
+    let id = later["id"].as_str().unwrap();
+    let now = chrono::Utc::now().timestamp();
+    for (event_id, named) in [("evt_other", "pi_someone_else"), ("evt_ours", intent.as_str())] {
+        let body = event(event_id, "payment_intent.succeeded", named, id);
+        let res = send_webhook(&app, &body, Some(signature::sign(WEBHOOK_SECRET, now, &body))).await;
+        assert_eq!(res.status(), 200);
+        let seen: Value = get(&app, &ann, &format!("/api/payments/{id}")).await.json().await.unwrap();
+        let expected = if named == intent { "succeeded" } else { "pending" };
+        assert_eq!(seen["status"], expected, "after {event_id}");
+    }
 
     let declined = pay_ok(&app, &ann, "stripe-2", &json!({"amount": "1", "card": "4000000000000002"})).await;
     assert_eq!((declined["status"].as_str(), declined["provider_ref"].as_str()), (Some("failed"), Some("pi_declined")));
