@@ -16,16 +16,67 @@ use components::layout::{Footer, Header};
 use leptos::prelude::*;
 use leptos_meta::{MetaTags, Title, provide_meta_context};
 use leptos_router::components::{Route, Router, Routes};
-use leptos_router::{SsrMode, path};
-use pages::admin::{AdminErrorGroupPage, AdminErrorPage, AdminErrorsPage, AdminPage};
-use pages::payments::{NewPaymentPage, PaymentPage, PaymentsPage};
-use pages::{
-    change_password::ChangePasswordPage, confirm_email::ConfirmEmailPage, forgot_password::ForgotPasswordPage,
-};
-use pages::{home::HomePage, login::LoginPage, not_found::NotFound, profile::ProfilePage, uploads::UploadsPage};
-use pages::{
-    register::RegisterPage, reset_password::ResetPasswordPage, verify::VerifyPage, verify_link::VerifyLinkPage,
-};
+use leptos_router::{Lazy, SsrMode, path};
+use pages::{home::HomePage, not_found::NotFound};
+use routes::*;
+
+/// Every page but the home page is a lazy route: the browser's first visit
+/// downloads the app's core and that page's code, and the rest of the app
+/// as the visitor goes there (`cargo leptos build --split`; README:
+/// "Performance"). Without `--split` all of it is one file, as before.
+mod routes {
+    use crate::pages::admin::{AdminErrorGroupPage, AdminErrorPage, AdminErrorsPage, AdminPage};
+    use crate::pages::payments::{NewPaymentPage, PaymentPage, PaymentsPage};
+    use crate::pages::{
+        change_password::ChangePasswordPage, confirm_email::ConfirmEmailPage, forgot_password::ForgotPasswordPage,
+    };
+    use crate::pages::{login::LoginPage, profile::ProfilePage, uploads::UploadsPage};
+    use crate::pages::{
+        register::RegisterPage, reset_password::ResetPasswordPage, verify::VerifyPage, verify_link::VerifyLinkPage,
+    };
+    use leptos::prelude::*;
+    use leptos_router::{LazyRoute, lazy_route};
+
+    /// `$route` renders `$page`, its code in a chunk of its own. The pages
+    /// start their own data loads, so `data` has nothing to do.
+    macro_rules! lazy_page {
+        ($($route:ident => $page:ident),* $(,)?) => {$(
+            pub struct $route;
+
+            #[lazy_route]
+            impl LazyRoute for $route {
+                fn data() -> Self {
+                    Self
+                }
+
+                fn view(this: Self) -> AnyView {
+                    let _ = this;
+                    view! { <$page /> }.into_any()
+                }
+            }
+        )*};
+    }
+
+    lazy_page! {
+        Register => RegisterPage,
+        Verify => VerifyPage,
+        VerifyLink => VerifyLinkPage,
+        ConfirmEmail => ConfirmEmailPage,
+        Login => LoginPage,
+        Profile => ProfilePage,
+        Uploads => UploadsPage,
+        Admin => AdminPage,
+        AdminErrors => AdminErrorsPage,
+        AdminError => AdminErrorPage,
+        AdminErrorGroup => AdminErrorGroupPage,
+        Payments => PaymentsPage,
+        NewPayment => NewPaymentPage,
+        Payment => PaymentPage,
+        ForgotPassword => ForgotPasswordPage,
+        ResetPassword => ResetPasswordPage,
+        ChangePassword => ChangePasswordPage,
+    }
+}
 
 /// The stylesheet's address, with the build's content hash when names are
 /// hashed. Leptos's `HashedStylesheet` reads the hash file on every render;
@@ -83,23 +134,23 @@ pub fn App() -> impl IntoView {
             <main id="main" class="container">
                 <Routes fallback=NotFound>
                     <Route path=path!("/") view=HomePage ssr=SsrMode::Async />
-                    <Route path=path!("/register") view=RegisterPage ssr=SsrMode::Async />
-                    <Route path=path!("/verify") view=VerifyPage ssr=SsrMode::Async />
-                    <Route path=path!("/verify/link") view=VerifyLinkPage ssr=SsrMode::Async />
-                    <Route path=path!("/confirm-email") view=ConfirmEmailPage ssr=SsrMode::Async />
-                    <Route path=path!("/login") view=LoginPage ssr=SsrMode::Async />
-                    <Route path=path!("/profile") view=ProfilePage ssr=SsrMode::Async />
-                    <Route path=path!("/uploads") view=UploadsPage ssr=SsrMode::Async />
-                    <Route path=path!("/admin") view=AdminPage ssr=SsrMode::Async />
-                    <Route path=path!("/admin/errors") view=AdminErrorsPage ssr=SsrMode::Async />
-                    <Route path=path!("/admin/errors/:key") view=AdminErrorPage ssr=SsrMode::Async />
-                    <Route path=path!("/admin/errors/groups/:service/:group") view=AdminErrorGroupPage ssr=SsrMode::Async />
-                    <Route path=path!("/payments") view=PaymentsPage ssr=SsrMode::Async />
-                    <Route path=path!("/payments/new") view=NewPaymentPage ssr=SsrMode::Async />
-                    <Route path=path!("/payments/:id") view=PaymentPage ssr=SsrMode::Async />
-                    <Route path=path!("/forgot-password") view=ForgotPasswordPage ssr=SsrMode::Async />
-                    <Route path=path!("/reset-password") view=ResetPasswordPage ssr=SsrMode::Async />
-                    <Route path=path!("/change-password") view=ChangePasswordPage ssr=SsrMode::Async />
+                    <Route path=path!("/register") view={Lazy::<Register>::new()} ssr=SsrMode::Async />
+                    <Route path=path!("/verify") view={Lazy::<Verify>::new()} ssr=SsrMode::Async />
+                    <Route path=path!("/verify/link") view={Lazy::<VerifyLink>::new()} ssr=SsrMode::Async />
+                    <Route path=path!("/confirm-email") view={Lazy::<ConfirmEmail>::new()} ssr=SsrMode::Async />
+                    <Route path=path!("/login") view={Lazy::<Login>::new()} ssr=SsrMode::Async />
+                    <Route path=path!("/profile") view={Lazy::<Profile>::new()} ssr=SsrMode::Async />
+                    <Route path=path!("/uploads") view={Lazy::<Uploads>::new()} ssr=SsrMode::Async />
+                    <Route path=path!("/admin") view={Lazy::<Admin>::new()} ssr=SsrMode::Async />
+                    <Route path=path!("/admin/errors") view={Lazy::<AdminErrors>::new()} ssr=SsrMode::Async />
+                    <Route path=path!("/admin/errors/:key") view={Lazy::<AdminError>::new()} ssr=SsrMode::Async />
+                    <Route path=path!("/admin/errors/groups/:service/:group") view={Lazy::<AdminErrorGroup>::new()} ssr=SsrMode::Async />
+                    <Route path=path!("/payments") view={Lazy::<Payments>::new()} ssr=SsrMode::Async />
+                    <Route path=path!("/payments/new") view={Lazy::<NewPayment>::new()} ssr=SsrMode::Async />
+                    <Route path=path!("/payments/:id") view={Lazy::<Payment>::new()} ssr=SsrMode::Async />
+                    <Route path=path!("/forgot-password") view={Lazy::<ForgotPassword>::new()} ssr=SsrMode::Async />
+                    <Route path=path!("/reset-password") view={Lazy::<ResetPassword>::new()} ssr=SsrMode::Async />
+                    <Route path=path!("/change-password") view={Lazy::<ChangePassword>::new()} ssr=SsrMode::Async />
                 </Routes>
             </main>
             <Footer />
@@ -112,5 +163,6 @@ pub fn App() -> impl IntoView {
 #[wasm_bindgen::prelude::wasm_bindgen]
 pub fn hydrate() {
     console_error_panic_hook::set_once();
-    leptos::mount::hydrate_body(App);
+    // Waits for the current route's chunk, if it is lazy, then hydrates.
+    leptos::mount::hydrate_lazy(App);
 }
