@@ -136,11 +136,7 @@ async fn every_rule_has_its_own_code_and_nothing_is_written() {
             "beneficiary_repeated",
             "beneficiary_1_username",
         ),
-        (
-            json!({"amount": "10", "beneficiaries": [{"username": "bob"}]}),
-            "share_required",
-            "beneficiary_0_amount",
-        ),
+        (json!({"amount": "10", "beneficiaries": [{"username": "bob"}]}), "share_required", "beneficiary_0_amount"),
         (
             json!({"amount": "10", "beneficiaries": [{"username": "bob", "amount": "0"}]}),
             "share_zero",

@@ -234,7 +234,12 @@ async fn on_s3_too_limits_refuse_with_413_and_record_nothing() {
 async fn limits(store: Store) {
     let (app, _, _s3) = spawn_on(
         store,
-        &[("UPLOAD_MAX_BYTES", "100"), ("UPLOAD_QUOTA_BYTES", "250"), ("UPLOAD_MAX_OPEN", "3"), ("UPLOAD_MAX_FILES", "4")],
+        &[
+            ("UPLOAD_MAX_BYTES", "100"),
+            ("UPLOAD_QUOTA_BYTES", "250"),
+            ("UPLOAD_MAX_OPEN", "3"),
+            ("UPLOAD_MAX_FILES", "4"),
+        ],
     )
     .await;
     let token = token_for(&app, "ann").await;
@@ -778,9 +783,7 @@ const WEBP: &[u8] = b"RIFF\x1a\0\0\0WEBPVP8L\x0d\0\0\0\x2f\0\0\0\x10\x07\x10\x11
 async fn profile_pictures_are_jpeg_png_or_webp_by_content_up_to_their_own_limit() {
     let app = spawn_app_with(&[("PROFILE_PICTURE_MAX_BYTES", "40")]).await;
     let token = token_for(&app, "ann").await;
-    let picture = |name: &str, size: usize, content_type: &str| {
-        json!({"name": name, "size": size, "content_type": content_type, "kind": "picture"})
-    };
+    let picture = |name: &str, size: usize, content_type: &str| json!({"name": name, "size": size, "content_type": content_type, "kind": "picture"});
 
     let res = open(&app, &token, picture("huge.png", 41, "image/png")).await;
     assert_eq!(code_of(res).await, (413, "file_too_large".into()));
