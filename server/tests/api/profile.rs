@@ -196,6 +196,17 @@ async fn api_me_and_the_profile_page_read_redis_in_one_pipeline_each() {
     let client = crate::helpers::http_client();
     let me = || client.get(app.url("/api/me")).bearer_auth(&token).send();
     assert_eq!(me().await.unwrap().status(), 200, "the first fills the cache");
+    // The jobs that run at start-up (key census, upload cleanup) also talk to
+    // Redis: let them finish before counting.
+    let mut redis = app.redis().await;
+    for _ in 0..250 {
+        let census: bool = redis::cmd("EXISTS").arg("stats:keys").query_async(&mut redis).await.unwrap();
+        let leases: Vec<String> = redis::cmd("KEYS").arg("lock:job:*").query_async(&mut redis).await.unwrap();
+        if census && leases.is_empty() {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
 
     // /api/me: the revocation list, the session epoch and the cache entry,
     // three reads sent together.
