@@ -3,8 +3,14 @@
 //! The files are read once at start-up, with the brotli and gzip variants
 //! the release build writes beside them (`*.br`, `*.gz`). A request costs a
 //! map lookup: no file system, no session, no Redis. The variant follows
-//! `Accept-Encoding`; names carrying a content hash (`keyhold.<hash>.wasm`)
-//! are cached for a year as immutable, other files are revalidated by ETag.
+//! `Accept-Encoding`; a file whose name carries its content's hash
+//! (`keyhold.<hash>.wasm`) is cached for a year as immutable, other files
+//! are revalidated by ETag.
+//!
+//! The hash is checked, not assumed: with `--split`, cargo-leptos names the
+//! main wasm and JS before it writes the split loader's name into them, so
+//! their names can outlive a change of content. Cached as immutable, a
+//! returning browser would keep the old file after a deploy.
 
 use axum::body::Body;
 use axum::extract::{Path, State};
@@ -60,7 +66,7 @@ impl Assets {
             let mut hasher = std::hash::DefaultHasher::new();
             std::hash::Hash::hash(&identity[..], &mut hasher);
             let etag = format!("\"{:016x}{:x}\"", std::hash::Hasher::finish(&hasher), identity.len());
-            let hashed = is_hashed(&name);
+            let hashed = names_its_content(&name, &identity);
             if name.ends_with(".css") && name.starts_with(&format!("{output_name}.")) {
                 let modified = std::fs::metadata(&path).and_then(|m| m.modified()).unwrap_or(std::time::UNIX_EPOCH);
                 if css.as_ref().is_none_or(|(newest, _)| modified > *newest) {
@@ -158,12 +164,21 @@ fn accepts(headers: &HeaderMap, coding: &str) -> bool {
     )
 }
 
-/// `name.<hash>.ext` as the build writes it: 22 base64url characters.
-fn is_hashed(name: &str) -> bool {
+/// The hash in `name.<hash>.ext` as the build writes it: 22 base64url characters.
+fn name_hash(name: &str) -> Option<&str> {
     let mut parts = name.rsplit('.');
     let (_ext, hash) = (parts.next(), parts.next());
-    hash.is_some_and(|h| h.len() == 22 && h.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_'))
-        && parts.next().is_some()
+    hash.filter(|h| h.len() == 22 && h.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_'))
+        .filter(|_| parts.next().is_some())
+}
+
+/// Whether the name's hash is the content's: cargo-leptos names files by the
+/// MD5 of their bytes, base64url without padding.
+fn names_its_content(name: &str, content: &[u8]) -> bool {
+    use base64::Engine as _;
+    use md5::Digest as _;
+    name_hash(name)
+        .is_some_and(|hash| base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(md5::Md5::digest(content)) == hash)
 }
 
 fn content_type(name: &str) -> &'static str {
@@ -187,9 +202,12 @@ mod tests {
 
     #[test]
     fn hashed_names_and_encodings() {
-        assert!(is_hashed("keyhold.AbCdEfGhIjKlMnOpQrStUv.wasm"));
-        assert!(!is_hashed("keyhold.wasm"));
-        assert!(!is_hashed("AbCdEfGhIjKlMnOpQrStUv.wasm"));
+        assert_eq!(name_hash("keyhold.AbCdEfGhIjKlMnOpQrStUv.wasm"), Some("AbCdEfGhIjKlMnOpQrStUv"));
+        assert_eq!(name_hash("keyhold.wasm"), None);
+        assert_eq!(name_hash("AbCdEfGhIjKlMnOpQrStUv.wasm"), None);
+        // MD5 of "hello", base64url without padding.
+        assert!(names_its_content("keyhold.XUFAKrxLKna5cZ2REBfFkg.js", b"hello"));
+        assert!(!names_its_content("keyhold.XUFAKrxLKna5cZ2REBfFkg.js", b"hello, rewritten"));
         let mut h = HeaderMap::new();
         h.insert(header::ACCEPT_ENCODING, HeaderValue::from_static("gzip, deflate, br;q=0"));
         assert!(accepts(&h, "gzip") && !accepts(&h, "br"));

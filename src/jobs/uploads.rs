@@ -17,9 +17,10 @@ pub const NAME: &str = "check_current_user_uploads";
 
 /// Requests read per round trip.
 const BATCH: isize = 100;
-/// The lease outlives any batch by far and is renewed after each one; a
-/// dead holder frees it within this time.
-const LEASE_MS: u64 = 2 * 60 * 1000;
+/// Renewed before each request is handled, so it only has to outlive one:
+/// object_store retries a failing call for up to three minutes. A dead
+/// holder frees it within this time.
+const LEASE_MS: u64 = 5 * 60 * 1000;
 
 /// What a run did.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -77,16 +78,16 @@ async fn expire_abandoned(core: &Core, holder: &str) -> Result<Report, StoreErro
             return Ok(report);
         }
         for request in fresh {
+            if !job_lock::renew(&core.redis, NAME, holder, LEASE_MS).await? {
+                // The lease ran out (Redis lost it, or a call stalled):
+                // another instance may be running now, so this one stops.
+                tracing::warn!("{NAME}: lost its lease, stopping early");
+                return Ok(report);
+            }
             expire_one(core, request, &mut report).await?;
         }
         // Every request read is now expired, failed (skipped) or removed
         // from the index, so each round moves on.
-        if !job_lock::renew(&core.redis, NAME, holder, LEASE_MS).await? {
-            // The lease ran out (Redis lost it, or this run stalled): another
-            // instance may be running now, so this one stops here.
-            tracing::warn!("{NAME}: lost its lease, stopping early");
-            return Ok(report);
-        }
     }
 }
 

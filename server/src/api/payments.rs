@@ -20,10 +20,10 @@ use uuid::Uuid;
 fn amount(value: &Value) -> AmountInput<'_> {
     match value {
         Value::String(s) => AmountInput::Typed(s),
-        Value::Number(n) => match (n.as_u64(), n.as_i64()) {
-            (Some(minor), _) => AmountInput::Minor(minor),
-            (None, Some(_)) => AmountInput::Typed("-"),
-            (None, None) => AmountInput::Typed("invalid"),
+        Value::Number(n) => match n.as_u64() {
+            Some(minor) => AmountInput::Minor(minor),
+            None if n.as_f64().is_some_and(|f| f < 0.0) => AmountInput::Typed("-"),
+            None => AmountInput::Typed("invalid"),
         },
         Value::Null => AmountInput::Typed(""),
         _ => AmountInput::Typed("invalid"),

@@ -4,7 +4,10 @@
 
 use crate::helpers::spawn_app_with;
 
-const WASM: &str = "keyhold.AbCdEfGhIjKlMnOpQrStUv.wasm";
+/// Named by the MD5 of its bytes, as cargo-leptos names files.
+const WASM: &str = "keyhold.0UNOX6SfvXy1o8wv86fZ_g.wasm";
+/// A hashed-looking name over other bytes (a file the build rewrote after naming it).
+const REWRITTEN: &str = "keyhold.AbCdEfGhIjKlMnOpQrStUv.js";
 const CSS: &str = "keyhold.ZyXwVuTsRqPoNmLkJiHgFe.css";
 
 #[tokio::test]
@@ -17,6 +20,7 @@ async fn built_files_come_from_memory_with_their_encodings_and_cache_rules() {
     std::fs::write(pkg.join(format!("{WASM}.gz")), b"gzip-bytes").unwrap();
     std::fs::write(pkg.join(CSS), b"body{}").unwrap();
     std::fs::write(pkg.join("notes.txt"), b"plain").unwrap();
+    std::fs::write(pkg.join(REWRITTEN), b"import '__wasm_split.x.js'").unwrap();
     let root = site.path().display().to_string();
     let app = spawn_app_with(&[("LEPTOS_SITE_ROOT", &root)]).await;
     let get = |path: String, encoding: &'static str| {
@@ -44,6 +48,9 @@ async fn built_files_come_from_memory_with_their_encodings_and_cache_rules() {
     let res = app.client.get(app.url(&format!("/pkg/{WASM}"))).header("if-none-match", &etag).send().await.unwrap();
     assert_eq!(res.status(), 304);
     let res = get("/pkg/notes.txt".into(), "br").await.unwrap();
+    assert_eq!(res.headers()["cache-control"], "public, no-cache");
+    // A name whose hash is not its content's is not trusted to stay the same file.
+    let res = get(format!("/pkg/{REWRITTEN}"), "br").await.unwrap();
     assert_eq!(res.headers()["cache-control"], "public, no-cache");
     assert!(res.headers().get("content-encoding").is_none(), "no variant, no encoding");
     assert_eq!(get("/pkg/missing.js".into(), "br").await.unwrap().status(), 404);

@@ -114,6 +114,7 @@ async fn every_rule_has_its_own_code_and_nothing_is_written() {
         (json!({"amount": 0}), "amount_zero", "amount"),
         (json!({"amount": "-3"}), "amount_negative", "amount"),
         (json!({"amount": -300}), "amount_negative", "amount"),
+        (json!({"amount": -1.5}), "amount_negative", "amount"),
         (json!({"amount": "1.234"}), "amount_too_precise", "amount"),
         (json!({"amount": "99999999999"}), "amount_too_large", "amount"),
         (json!({"amount": "abc"}), "invalid_amount", "amount"),

@@ -198,15 +198,21 @@ async fn api_me_and_the_profile_page_read_redis_in_one_pipeline_each() {
     assert_eq!(me().await.unwrap().status(), 200, "the first fills the cache");
     // The jobs that run at start-up (key census, upload cleanup) also talk to
     // Redis: let them finish before counting.
+    // The census has written its counts, the cleanup has read its index,
+    // and neither holds its lease any more.
     let mut redis = app.redis().await;
-    for _ in 0..250 {
+    let mut settled = false;
+    for _ in 0..500 {
         let census: bool = redis::cmd("EXISTS").arg("stats:keys").query_async(&mut redis).await.unwrap();
         let leases: Vec<String> = redis::cmd("KEYS").arg("lock:job:*").query_async(&mut redis).await.unwrap();
-        if census && leases.is_empty() {
+        let cleanup_ran = app.command_stats().await.contains_key("zrangebyscore");
+        if census && cleanup_ran && leases.is_empty() {
+            settled = true;
             break;
         }
         tokio::time::sleep(std::time::Duration::from_millis(20)).await;
     }
+    assert!(settled, "the start-up jobs did not finish");
 
     // /api/me: the revocation list, the session epoch and the cache entry,
     // three reads sent together.

@@ -3,7 +3,9 @@
 //! store and against a real S3-compatible server (moto).
 
 use crate::helpers::{TestApp, TestS3, create_account, spawn_app, spawn_app_with};
-use keyhold::domain::ObjectKey;
+use keyhold::domain::{ObjectKey, UploadKind};
+use keyhold::flows::FlowError;
+use keyhold::flows::uploads::{self as uploads_flow, UploadRequest};
 use keyhold::jobs;
 use keyhold::store::job_lock;
 use keyhold::store::uploads as store;
@@ -728,7 +730,7 @@ async fn without_javascript_uploads_stream_to_s3_too() {
 
 #[tokio::test]
 async fn without_javascript_a_broken_connection_leaves_the_request_for_the_cleanup() {
-    let app = spawn_app().await;
+    let app = spawn_app_with(&[("UPLOAD_REQUEST_MAX_AGE", "2"), ("UPLOAD_URL_TTL", "1")]).await;
     create_account(&app, "ann@example.com", "ann").await;
     app.post_form("/fn/login", "/login", &[("identifier", "ann"), ("password", PASSWORD)]).await;
     let chunks: Vec<Result<Vec<u8>, std::io::Error>> =
@@ -745,10 +747,26 @@ async fn without_javascript_a_broken_connection_leaves_the_request_for_the_clean
     assert!(sent.is_err(), "the body broke off");
     tokio::time::sleep(std::time::Duration::from_millis(200)).await;
     assert_eq!(app.keys("upload_request:*").await.len(), 1, "left for the cleanup");
-    let (files, _) = store::list(&app.core.redis, user_of(&app).await, 10).await.unwrap();
+    let user = user_of(&app).await;
+    let (files, _) = store::list(&app.core.redis, user, 10).await.unwrap();
     assert!(files.is_empty(), "nothing recorded as a file");
+
+    // The same through the flow itself, whose body stream breaks off: the
+    // error says so, and the request stays for the cleanup.
+    let chunks: Vec<Result<bytes::Bytes, std::io::Error>> =
+        vec![Ok(vec![1u8; 1 << 20].into()), Err(std::io::Error::other("cable pulled"))];
+    let request =
+        UploadRequest { name: "flow.bin", size: 0, content_type: "application/octet-stream", kind: UploadKind::File };
+    let err =
+        uploads_flow::upload_stream(&app.core, user, request, None, futures::stream::iter(chunks)).await.unwrap_err();
+    assert!(matches!(err, FlowError::UploadInterrupted(_)), "{err:?}");
+    assert_eq!(app.keys("upload_request:*").await.len(), 2, "both left for the cleanup");
+    assert!(store::list(&app.core.redis, user, 10).await.unwrap().0.is_empty());
+
+    tokio::time::sleep(std::time::Duration::from_millis(2_200)).await;
     let report = jobs::uploads::run(&app.core).await.unwrap();
-    assert_eq!(report.expired, 0, "not yet old enough");
+    assert_eq!((report.expired, report.failed), (2, 0), "{report:?}");
+    assert!(app.keys("upload_request:*").await.is_empty());
 }
 
 #[tokio::test]
