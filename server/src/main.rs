@@ -42,31 +42,75 @@ async fn serve() -> anyhow::Result<()> {
         .map_err(|e| anyhow::anyhow!("configuration: Leptos.toml or LEPTOS_* variables: {e}"))?
         .leptos_options;
     find_hash_file(&mut leptos_options)?;
+    check_site_files(&leptos_options)?;
     let app = Application::build(settings, leptos_options).await?;
     app.run_until_stopped().await?;
     Ok(())
 }
 
-/// With content-hashed names, Leptos reads `hash.txt` beside the binary on
-/// every page. The build also leaves a copy in the site root: use that when
-/// the binary was deployed alone, and refuse to start without either
+/// With content-hashed names, Leptos reads `hash.txt` (beside the binary by
+/// default) on every page. The build leaves a copy in the site root too,
+/// which travels with the files it names: that one is used when present,
+/// else the binary's, and the server refuses to start without either
 /// (rather than fail every page).
 fn find_hash_file(options: &mut leptos::prelude::LeptosOptions) -> anyhow::Result<()> {
     if !options.hash_files {
+        return Ok(());
+    }
+    let in_site = std::path::absolute(std::path::Path::new(&*options.site_root).join("hash.txt"))?;
+    if in_site.is_file() {
+        // Leptos joins this to the binary's directory; an absolute path wins.
+        options.hash_file = in_site.display().to_string().into();
         return Ok(());
     }
     let beside_binary = std::env::current_exe()?.parent().map(|dir| dir.join(&*options.hash_file));
     if beside_binary.is_some_and(|p| p.is_file()) {
         return Ok(());
     }
-    let in_site = std::path::absolute(std::path::Path::new(&*options.site_root).join("hash.txt"))?;
-    if !in_site.is_file() {
+    anyhow::bail!(
+        "configuration: hash-files is on, but neither LEPTOS_SITE_ROOT ({}) nor the binary's directory holds hash.txt",
+        options.site_root
+    )
+}
+
+/// Refuses to start when the site does not hold what `hash.txt` names: the
+/// main JS, wasm and CSS, and with a split build the loader, its manifest and
+/// every chunk the manifest lists. A partial deploy would otherwise serve
+/// pages that never hydrate.
+fn check_site_files(options: &leptos::prelude::LeptosOptions) -> anyhow::Result<()> {
+    if !options.hash_files {
+        return Ok(());
+    }
+    let hash_file = std::env::current_exe()?.parent().map(|dir| dir.join(&*options.hash_file)).unwrap_or_default();
+    let hashes = std::fs::read_to_string(&hash_file)?;
+    let pkg = std::path::Path::new(&*options.site_root).join(&*options.site_pkg_dir);
+    let output = &options.output_name;
+    let mut wanted = Vec::new();
+    let mut manifest = None;
+    for (kind, hash) in hashes.lines().filter_map(|l| l.split_once(':')).map(|(k, h)| (k.trim(), h.trim())) {
+        match kind {
+            "js" | "wasm" | "css" => wanted.push(format!("{output}.{hash}.{kind}")),
+            "split" => wanted.push(format!("__wasm_split.{hash}.js")),
+            "manifest" => {
+                let name = format!("__wasm_split_manifest.{hash}.json");
+                manifest = Some(pkg.join(&name));
+                wanted.push(name);
+            }
+            _ => {}
+        }
+    }
+    if let Some(path) = manifest.filter(|p| p.is_file()) {
+        let chunks: std::collections::HashMap<String, Vec<String>> = serde_json::from_slice(&std::fs::read(&path)?)
+            .map_err(|e| anyhow::anyhow!("the site's split manifest {} is unreadable: {e}", path.display()))?;
+        wanted.extend(chunks.into_values().flatten().map(|chunk| format!("{chunk}.wasm")));
+    }
+    if let Some(missing) = wanted.iter().find(|name| !pkg.join(name.as_str()).is_file()) {
         anyhow::bail!(
-            "configuration: hash-files is on, but neither the binary's directory nor LEPTOS_SITE_ROOT ({}) holds hash.txt",
-            options.site_root
+            "configuration: {} names {missing}, which is not in {}: deploy the whole pkg/ directory of the build the binary came from",
+            hash_file.display(),
+            pkg.display()
         );
     }
-    options.hash_file = in_site.display().to_string().into();
     Ok(())
 }
 

@@ -59,3 +59,37 @@ async fn built_files_come_from_memory_with_their_encodings_and_cache_rules() {
     let res = app.client.get(app.url("/")).send().await.unwrap();
     assert_eq!(res.headers()["cache-control"], "private, no-cache");
 }
+
+/// `keyhold-server` serving `site`, from the repository root (its `Leptos.toml`).
+async fn serve_with_site(site: &std::path::Path) -> std::process::Output {
+    let repo = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).parent().unwrap();
+    let run = tokio::process::Command::new(env!("CARGO_BIN_EXE_keyhold-server"))
+        .current_dir(repo)
+        .env_clear()
+        .env("APP_ENV", "development")
+        .env("REDIS_URL", "redis://127.0.0.1:1/0")
+        .env("LEPTOS_SITE_ROOT", site)
+        .env("LEPTOS_SITE_ADDR", "127.0.0.1:0")
+        .kill_on_drop(true)
+        .output();
+    tokio::time::timeout(std::time::Duration::from_secs(30), run).await.expect("it stops by itself").unwrap()
+}
+
+#[tokio::test]
+async fn a_site_without_a_file_its_hash_txt_names_stops_the_server_at_start_up() {
+    let site = tempfile::tempdir().unwrap();
+    let pkg = site.path().join("pkg");
+    std::fs::create_dir(&pkg).unwrap();
+    std::fs::write(site.path().join("hash.txt"), "js: AAA\nwasm: BBB\ncss: CCC\nmanifest: MMM\nsplit: SSS\n").unwrap();
+    for name in ["keyhold.AAA.js", "keyhold.BBB.wasm", "keyhold.CCC.css", "__wasm_split.SSS.js", "chunk_1.X.wasm"] {
+        std::fs::write(pkg.join(name), b"").unwrap();
+    }
+    // A lazy route's chunks, one of them not deployed.
+    let manifest = r#"{"__login_view_1": ["chunk_1.X", "split___login_view_1.Y"]}"#;
+    std::fs::write(pkg.join("__wasm_split_manifest.MMM.json"), manifest).unwrap();
+
+    let out = serve_with_site(site.path()).await;
+    assert!(!out.status.success());
+    let said = String::from_utf8_lossy(&out.stderr);
+    assert!(said.contains("split___login_view_1.Y.wasm") && said.contains("whole pkg/"), "{said}");
+}
