@@ -81,20 +81,15 @@ pub struct NewPayment<'a> {
 /// beneficiary's share: each rule has its own.
 fn amount_code(error: &crate::domain::ParseError, share: bool) -> &'static str {
     use crate::domain::ParseError as E;
-    match (error, share) {
-        (E::Required, false) => "amount_required",
-        (E::AmountZero, false) => "amount_zero",
-        (E::AmountNegative, false) => "amount_negative",
-        (E::AmountDecimals { .. }, false) => "amount_too_precise",
-        (E::AmountTooLarge, false) => "amount_too_large",
-        (_, false) => "invalid_amount",
-        (E::Required, true) => "share_required",
-        (E::AmountZero, true) => "share_zero",
-        (E::AmountNegative, true) => "share_negative",
-        (E::AmountDecimals { .. }, true) => "share_too_precise",
-        (E::AmountTooLarge, true) => "share_too_large",
-        (_, true) => "invalid_share",
-    }
+    let (for_amount, for_share) = match error {
+        E::Required => ("amount_required", "share_required"),
+        E::AmountZero => ("amount_zero", "share_zero"),
+        E::AmountNegative => ("amount_negative", "share_negative"),
+        E::AmountDecimals { .. } => ("amount_too_precise", "share_too_precise"),
+        E::AmountTooLarge => ("amount_too_large", "share_too_large"),
+        _ => ("invalid_amount", "invalid_share"),
+    };
+    if share { for_share } else { for_amount }
 }
 
 /// A rule a payment broke: its stable code and the fields it concerns.

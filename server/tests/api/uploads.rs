@@ -79,31 +79,45 @@ fn key_of(v: &Value) -> ObjectKey {
     ObjectKey::parse(v["object_key"].as_str().unwrap()).unwrap()
 }
 
-/// Where a test's objects live: the local directory or a real S3-compatible
-/// server (moto) on a free loopback port.
+/// Where a test's objects live: the local directory, a real S3-compatible
+/// server (moto) on a free loopback port, or an S3 endpoint nobody listens on.
 #[derive(Clone, Copy, Debug, PartialEq)]
 enum Store {
     Local,
     S3,
+    Unreachable,
 }
 
 /// An app on `store`, and the settings that point a `keyhold-server job`
 /// at the same store. The S3 server lives as long as the returned guard.
 async fn spawn_on(store: Store, overrides: &[(&str, &str)]) -> (TestApp, Vec<(&'static str, String)>, Option<TestS3>) {
-    match store {
-        Store::Local => {
-            let app = spawn_app_with(overrides).await;
-            let settings = vec![("OBJECT_STORE_URL", app.objects.path().display().to_string())];
-            (app, settings, None)
-        }
+    let (settings, s3) = match store {
+        Store::Local => (Vec::new(), None),
         Store::S3 => {
             let s3 = TestS3::start("keyhold-files").await;
-            let settings = s3.settings("keyhold-files");
-            let mut all: Vec<(&str, &str)> = settings.iter().map(|(k, v)| (*k, v.as_str())).collect();
-            all.extend_from_slice(overrides);
-            (spawn_app_with(&all).await, settings, Some(s3))
+            (s3.settings("keyhold-files"), Some(s3))
         }
-    }
+        Store::Unreachable => {
+            let dead = format!("http://127.0.0.1:{}", crate::helpers::free_port());
+            let settings = vec![
+                ("OBJECT_STORE_URL", "s3://keyhold-files".to_owned()),
+                ("AWS_ENDPOINT", dead),
+                ("AWS_ACCESS_KEY_ID", "testing".to_owned()),
+                ("AWS_SECRET_ACCESS_KEY", "testing".to_owned()),
+            ];
+            (settings, None)
+        }
+    };
+    let mut all: Vec<(&str, &str)> = settings.iter().map(|(k, v)| (*k, v.as_str())).collect();
+    all.extend_from_slice(overrides);
+    let app = spawn_app_with(&all).await;
+    // The local store is the app's own temporary directory.
+    let settings = if settings.is_empty() {
+        vec![("OBJECT_STORE_URL", app.objects.path().display().to_string())]
+    } else {
+        settings
+    };
+    (app, settings, s3)
 }
 
 #[tokio::test]
@@ -606,15 +620,7 @@ async fn user_of(app: &TestApp) -> Uuid {
 
 #[tokio::test]
 async fn an_unreachable_store_answers_503_and_records_a_storage_error() {
-    // An S3 endpoint nobody listens on.
-    let dead = format!("http://127.0.0.1:{}", crate::helpers::free_port());
-    let app = spawn_app_with(&[
-        ("OBJECT_STORE_URL", "s3://keyhold-files"),
-        ("AWS_ENDPOINT", &dead),
-        ("AWS_ACCESS_KEY_ID", "testing"),
-        ("AWS_SECRET_ACCESS_KEY", "testing"),
-    ])
-    .await;
+    let (app, _, _) = spawn_on(Store::Unreachable, &[]).await;
     let token = token_for(&app, "ann").await;
     // Presigning needs no network: the slot is handed out.
     let ticket = open_ok(&app, &token, "a.txt", 2, "text/plain").await;
@@ -771,16 +777,7 @@ async fn without_javascript_a_broken_connection_leaves_the_request_for_the_clean
 
 #[tokio::test]
 async fn a_cleanup_that_cannot_reach_the_store_records_a_storage_error_and_keeps_the_request() {
-    let dead = format!("http://127.0.0.1:{}", crate::helpers::free_port());
-    let app = spawn_app_with(&[
-        ("OBJECT_STORE_URL", "s3://keyhold-files"),
-        ("AWS_ENDPOINT", &dead),
-        ("AWS_ACCESS_KEY_ID", "testing"),
-        ("AWS_SECRET_ACCESS_KEY", "testing"),
-        ("UPLOAD_REQUEST_MAX_AGE", "2"),
-        ("UPLOAD_URL_TTL", "1"),
-    ])
-    .await;
+    let (app, _, _) = spawn_on(Store::Unreachable, &[("UPLOAD_REQUEST_MAX_AGE", "2"), ("UPLOAD_URL_TTL", "1")]).await;
     let token = token_for(&app, "ann").await;
     open_ok(&app, &token, "a.txt", 2, "text/plain").await;
     tokio::time::sleep(std::time::Duration::from_millis(2_200)).await;
