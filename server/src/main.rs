@@ -13,6 +13,12 @@ use keyhold::jobs;
 use keyhold_server::{startup::Application, telemetry};
 use std::process::ExitCode;
 
+/// Faster than glibc's malloc for the many small, short-lived allocations of
+/// rendering a page, without its lock contention between worker threads
+/// (README: "Performance"). Argon2's big buffers do not come from here.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 const USAGE: &str =
     "usage: keyhold-server [job NAME | admin grant|revoke EMAIL]\n  jobs: check_current_user_uploads count_keys";
 

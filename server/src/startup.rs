@@ -215,8 +215,7 @@ where
 
 fn page_context(state: &AppState) {
     provide_context(state.clone());
-    if let Some(values) = use_context::<http::request::Parts>().and_then(|p| p.extensions.get::<FormValues>().cloned())
-    {
+    if let Some(values) = keyhold_app::ssr::request_extension::<FormValues>() {
         provide_context(values);
     }
     if let (Some(nonce), Some(res)) = (use_nonce(), use_context::<leptos_axum::ResponseOptions>())

@@ -6,8 +6,9 @@
 //! arenas (its mmap threshold rises to the size of the last big free), so a
 //! sign-in storm left hundreds of megabytes behind for good. Here the buffers
 //! are as many as the threads, are dropped as soon as no hash is waiting,
-//! and are mapped and unmapped directly (a fixed mmap threshold). The
-//! threads also run at a lower CPU priority, so page requests are served
+//! and are mapped from the kernel and unmapped directly, past the global
+//! allocator, which would keep them cached whichever one the binary uses.
+//! The threads also run at a lower CPU priority, so page requests are served
 //! first while password work takes whatever CPU is left.
 
 use argon2::Block;
@@ -16,16 +17,86 @@ use std::sync::{Arc, LazyLock, Mutex, mpsc};
 
 /// A worker's argon2 memory, kept while hashes queue up.
 #[derive(Default)]
-pub struct Memory(Vec<Block>);
+pub struct Memory(Option<Blocks>);
 
 impl Memory {
     /// `count` blocks, reusing the buffer when it is big enough (argon2
     /// writes every block before reading it, so old contents do not matter).
     pub fn blocks(&mut self, count: usize) -> &mut [Block] {
-        if self.0.len() < count {
-            self.0 = vec![Block::new(); count];
+        if self.0.as_ref().is_some_and(|b| b.len() < count) {
+            self.0 = None; // unmapped before a bigger one is mapped
         }
-        &mut self.0[..count]
+        &mut self.0.get_or_insert_with(|| Blocks::new(count)).as_mut_slice()[..count]
+    }
+}
+
+/// Argon2 blocks in an anonymous mapping of their own (a heap vector where
+/// there is no `mmap` or it fails).
+enum Blocks {
+    #[cfg(unix)]
+    Mapped {
+        ptr: std::ptr::NonNull<Block>,
+        len: usize,
+    },
+    Heap(Vec<Block>),
+}
+
+// SAFETY: `Mapped` owns its mapping alone, like a `Vec` owns its buffer.
+unsafe impl Send for Blocks {}
+
+impl Blocks {
+    fn new(len: usize) -> Self {
+        #[cfg(unix)]
+        if let Some(bytes) = len.checked_mul(std::mem::size_of::<Block>()).filter(|b| *b > 0) {
+            // SAFETY: a new private anonymous mapping touches no existing memory.
+            let ptr = unsafe {
+                libc::mmap(
+                    std::ptr::null_mut(),
+                    bytes,
+                    libc::PROT_READ | libc::PROT_WRITE,
+                    libc::MAP_PRIVATE | libc::MAP_ANONYMOUS,
+                    -1,
+                    0,
+                )
+            };
+            if ptr != libc::MAP_FAILED
+                && let Some(ptr) = std::ptr::NonNull::new(ptr.cast::<Block>())
+            {
+                return Self::Mapped { ptr, len };
+            }
+        }
+        Self::Heap(vec![Block::new(); len])
+    }
+
+    fn len(&self) -> usize {
+        match self {
+            #[cfg(unix)]
+            Self::Mapped { len, .. } => *len,
+            Self::Heap(v) => v.len(),
+        }
+    }
+
+    fn as_mut_slice(&mut self) -> &mut [Block] {
+        match self {
+            // SAFETY: the mapping is `len` blocks long, page-aligned (a
+            // block needs 64 bytes) and zero-filled, and a block of zeros is
+            // a valid block (it is plain u64s); `&mut self` makes it unique.
+            #[cfg(unix)]
+            Self::Mapped { ptr, len } => unsafe { std::slice::from_raw_parts_mut(ptr.as_ptr(), *len) },
+            Self::Heap(v) => v,
+        }
+    }
+}
+
+impl Drop for Blocks {
+    fn drop(&mut self) {
+        #[cfg(unix)]
+        if let Self::Mapped { ptr, len } = self {
+            // SAFETY: unmaps exactly the mapping made in `new`, once.
+            unsafe {
+                libc::munmap(ptr.as_ptr().cast(), *len * std::mem::size_of::<Block>());
+            }
+        }
     }
 }
 
@@ -54,7 +125,6 @@ fn threads() -> usize {
 
 impl Pool {
     fn start(threads: usize) -> Self {
-        fix_mmap_threshold();
         let (tx, rx) = mpsc::channel::<Job>();
         let rx = Arc::new(Mutex::new(rx));
         let waiting = Arc::new(AtomicUsize::new(0));
@@ -120,13 +190,19 @@ fn lower_priority() {
     }
 }
 
-/// glibc raises its mmap threshold to the size of the largest block freed,
-/// after which 19 MiB buffers come from arenas and are kept there. A fixed
-/// threshold turns that off: big buffers are mapped, and unmapped when freed.
-fn fix_mmap_threshold() {
-    #[cfg(all(target_os = "linux", target_env = "gnu"))]
-    // SAFETY: mallopt only changes allocator tuning; any value is valid.
-    unsafe {
-        libc::mallopt(libc::M_MMAP_THRESHOLD, 1 << 20);
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn memory_is_reused_while_big_enough_and_grows_when_not() {
+        let mut memory = Memory::default();
+        let blocks = memory.blocks(64);
+        assert_eq!(blocks.len(), 64);
+        blocks[63] = Block::new(); // writable to its end
+        let start = memory.blocks(64).as_ptr();
+        assert_eq!(memory.blocks(16).as_ptr(), start, "a smaller hash reuses the buffer");
+        assert_eq!(memory.blocks(16).len(), 16);
+        assert_eq!(memory.blocks(4096).len(), 4096);
     }
 }

@@ -31,9 +31,10 @@ pub(crate) mod ssr {
     use uuid::Uuid;
 
     pub async fn auth_session() -> Result<AuthSession, AppError> {
-        match leptos_axum::extract::<AuthSession>().await {
-            Ok(session) => Ok(session),
-            Err(_) => Err(fail(FlowError::unexpected("reading the session", "no auth session on the request")).await),
+        // What axum-login's extractor does, without cloning the request's parts.
+        match crate::ssr::request_extension::<AuthSession>() {
+            Some(session) => Ok(session),
+            None => Err(fail(FlowError::unexpected("reading the session", "no auth session on the request")).await),
         }
     }
 

@@ -365,10 +365,11 @@ pub fn set_status(status: StatusCode, err: &AppError) {
 
 /// A plain HTML form post (JavaScript off): the answer must stay a redirect.
 pub(crate) fn is_form_post() -> bool {
-    use_context::<http::request::Parts>().is_some_and(|p| {
+    with_context::<http::request::Parts, _>(|p| {
         p.method == http::Method::POST
             && p.headers.get(header::ACCEPT).and_then(|v| v.to_str().ok()).is_some_and(|v| v.contains("text/html"))
     })
+    .unwrap_or(false)
 }
 
 /// Without the app's state nothing can be served (a wiring mistake).

@@ -47,9 +47,16 @@ impl Default for RequestContext {
 // `AppError` is the wire type, large but only ever on the cold path.
 #[allow(clippy::result_large_err)]
 pub fn core() -> Result<Core, AppError> {
-    use_context::<AppState>().map(|s| s.core).ok_or_else(failure::no_state)
+    with_context::<AppState, _>(|s| s.core.clone()).ok_or_else(failure::no_state)
 }
 
+/// Read in place: `use_context::<Parts>()` would clone every header and
+/// extension of the request.
 pub fn request_context() -> RequestContext {
-    use_context::<Parts>().and_then(|p| p.extensions.get::<RequestContext>().cloned()).unwrap_or_default()
+    request_extension::<RequestContext>().unwrap_or_default()
+}
+
+/// A clone of one extension of the request being served.
+pub fn request_extension<T: Clone + Send + Sync + 'static>() -> Option<T> {
+    with_context::<Parts, _>(|p| p.extensions.get::<T>().cloned()).flatten()
 }
