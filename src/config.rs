@@ -57,6 +57,9 @@ pub struct Settings {
     /// `KEY_CENSUS_INTERVAL` (300 s): how often the monitoring panel's key
     /// counts are taken.
     pub key_census_interval: u64,
+    /// `SESSION_RENEW_AFTER` (3600 s): an active session's TTL and cookie
+    /// are renewed at most this often (a write, so not on every request).
+    pub session_renew_after: u64,
 }
 
 #[derive(Clone)]
@@ -585,6 +588,7 @@ impl Settings {
             trusted_proxies,
             admin_emails,
             key_census_interval: vars.parse_positive("KEY_CENSUS_INTERVAL", 300)?,
+            session_renew_after: vars.parse_positive("SESSION_RENEW_AFTER", 3600)?,
             error_ingest_token: match vars.get("ERROR_INGEST_TOKEN").filter(|t| !t.is_empty()) {
                 Some(t) if t.len() >= 24 => Some(SecretString::from(t)),
                 Some(_) => return Err(invalid("ERROR_INGEST_TOKEN", "must be at least 24 characters")),

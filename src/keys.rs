@@ -9,7 +9,8 @@ use std::net::IpAddr;
 
 // ---- TTLs (seconds) -------------------------------------------------------
 
-/// Cookie sessions (`{session_id}`), renewed on activity.
+/// Cookie sessions (`{session_id}`), renewed on activity (at most once per
+/// `SESSION_RENEW_AFTER`).
 pub const SESSION_TTL: u64 = 86_400;
 /// `user_candidate:{email}`: kept a day, plenty for
 /// a person to find the email, and anonymous input must not grow unbounded.

@@ -156,6 +156,7 @@ fn router(core: Core, leptos_options: LeptosOptions, session_pool: fred::clients
                 .layer(axum::middleware::from_fn_with_state(state.clone(), middleware::origin::require_same_origin))
                 .option_layer(extra_middleware)
                 .layer(auth_layer)
+                .layer(axum::middleware::from_fn_with_state(state.clone(), middleware::renewal::renew_session))
                 .layer(axum::middleware::from_fn(middleware::recorder::note_user))
                 .layer(axum::middleware::from_fn(middleware::flash::form_values)),
         )

@@ -8,7 +8,8 @@
 //! 5. [`readiness`]: 503 at once while Redis is down;
 //! 6. [`origin`]: refuses cross-site posts;
 //! 7. sessions and axum-login;
-//! 8. [`recorder::note_user`]: remembers the signed-in user for the records;
+//! 8. [`renewal`]: keeps a session in use alive;
+//!    [`recorder::note_user`]: remembers the signed-in user for the records;
 //!    [`flash`]: hands a page the values of its form's failed post.
 
 pub mod context;
@@ -17,6 +18,7 @@ pub mod headers;
 pub mod origin;
 pub mod readiness;
 pub mod recorder;
+pub mod renewal;
 
 use axum::http::{HeaderMap, Uri, header};
 

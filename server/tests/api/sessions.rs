@@ -47,6 +47,39 @@ async fn login_stores_the_session_under_its_bare_id_with_safe_cookie_flags() {
 }
 
 #[tokio::test]
+async fn a_session_in_use_gets_a_new_day_now_and_then_not_on_every_request() {
+    let app = spawn_app_with(&[("SESSION_RENEW_AFTER", "2")]).await;
+    create_account(&app, EMAIL, "ann").await;
+    let id = cookie_value(&session_cookie(&login(&app, EMAIL, PASSWORD).await).expect("a session cookie"));
+    // The first request after the login marks the session as renewed.
+    app.call_fn("me", &[]).await;
+    let expire = |seconds: i64| {
+        let (app, id) = (&app, &id);
+        async move {
+            let mut conn = app.redis().await;
+            let _: () = redis::cmd("EXPIRE").arg(id).arg(seconds).query_async(&mut conn).await.unwrap();
+        }
+    };
+    // As if the last renewal were most of a day ago, but not yet due.
+    expire(600).await;
+    let res = app.call_fn("me", &[]).await;
+    assert!(session_cookie(&res).is_none(), "nothing written within SESSION_RENEW_AFTER");
+    assert!(app.ttl(&id).await <= 600);
+
+    tokio::time::sleep(std::time::Duration::from_millis(2_100)).await;
+    let res = app.call_fn("me", &[]).await;
+    let cookie = session_cookie(&res).expect("the renewed session's cookie");
+    assert_eq!(cookie_value(&cookie), id, "the same session");
+    assert!(cookie.contains("Max-Age=86400"), "{cookie}");
+    assert!((86_390..=86_400).contains(&app.ttl(&id).await), "a new day in Redis");
+    assert_eq!(me(&app).await["username"], "ann");
+
+    // Anonymous visitors get no session from it.
+    let res = http_client().get(app.url("/")).send().await.unwrap();
+    assert!(session_cookie(&res).is_none());
+}
+
+#[tokio::test]
 async fn cookies_are_secure_outside_development() {
     let app = spawn_app_with(&[("APP_ENV", "production"), ("APP_SECRET", &"s".repeat(40))]).await;
     create_account(&app, EMAIL, "ann").await;
