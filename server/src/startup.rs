@@ -115,6 +115,7 @@ fn router(core: Core, leptos_options: LeptosOptions, session_pool: fred::clients
         .with_expiry(Expiry::OnInactivity(time::Duration::seconds(keys::SESSION_TTL as i64)));
     let auth_layer = AuthManagerLayerBuilder::new(Backend::new(core.clone()), session_layer).build();
 
+    let renew_after = i64::try_from(core.settings.session_renew_after).unwrap_or(i64::MAX);
     let routes = route_list();
     let context_state = state.clone();
     let fallback_state = state.clone();
@@ -156,7 +157,7 @@ fn router(core: Core, leptos_options: LeptosOptions, session_pool: fred::clients
                 .layer(axum::middleware::from_fn_with_state(state.clone(), middleware::origin::require_same_origin))
                 .option_layer(extra_middleware)
                 .layer(auth_layer)
-                .layer(axum::middleware::from_fn_with_state(state.clone(), middleware::renewal::renew_session))
+                .layer(axum::middleware::from_fn_with_state(renew_after, middleware::renewal::renew_session))
                 .layer(axum::middleware::from_fn(middleware::recorder::note_user))
                 .layer(axum::middleware::from_fn(middleware::flash::form_values)),
         )

@@ -10,18 +10,18 @@ use axum::extract::{Request, State};
 use axum::middleware::Next;
 use axum::response::Response;
 use keyhold_app::auth::AuthSession;
-use keyhold_app::ssr::AppState;
 
 const RENEWED_AT: &str = "renewed_at";
 
-pub async fn renew_session(State(state): State<AppState>, req: Request, next: Next) -> Response {
+/// `every`: `SESSION_RENEW_AFTER` in seconds (the only state it needs, so
+/// no copy of the app's state per request).
+pub async fn renew_session(State(every): State<i64>, req: Request, next: Next) -> Response {
     // axum-login has loaded the session already: reading it costs no round trip.
     if let Some(session) = req.extensions().get::<AuthSession>().map(|a| a.session.clone())
         // An anonymous visitor's empty session is never created here.
         && !session.is_empty().await
     {
         let now = chrono::Utc::now().timestamp();
-        let every = i64::try_from(state.core.settings.session_renew_after).unwrap_or(i64::MAX);
         let fresh = matches!(session.get::<i64>(RENEWED_AT).await, Ok(Some(at)) if now.saturating_sub(at) < every);
         if !fresh && let Err(e) = session.insert(RENEWED_AT, now).await {
             tracing::warn!(error = %e, "could not mark the session for renewal");
