@@ -119,12 +119,6 @@ pub fn shell(options: LeptosOptions) -> impl IntoView {
 #[component]
 pub fn App() -> impl IntoView {
     provide_meta_context();
-    // Marks the page once the wasm has taken over (tests and styles use it).
-    Effect::new(move |_| {
-        if let Some(body) = document().body() {
-            let _ = body.set_attribute("data-hydrated", "true");
-        }
-    });
 
     view! {
         <Title formatter=|text: String| if text.is_empty() { "Keyhold".to_owned() } else { format!("{text} · Keyhold") } />
@@ -163,6 +157,14 @@ pub fn App() -> impl IntoView {
 #[wasm_bindgen::prelude::wasm_bindgen]
 pub fn hydrate() {
     console_error_panic_hook::set_once();
-    // Waits for the current route's chunk, if it is lazy, then hydrates.
-    leptos::mount::hydrate_lazy(App);
+    // What `hydrate_lazy` does (wait for the current route's chunk, if it is
+    // lazy, then hydrate), and then mark the page as live: tests and styles
+    // use the mark. An effect in `App` would run while a lazy page's chunk
+    // still loads, when hydration could yet overwrite what was typed.
+    let _ = any_spawner::Executor::init_wasm_bindgen();
+    leptos::task::spawn_local(async {
+        let Some(body) = document().body() else { return };
+        leptos::mount::hydrate_from_async(body.clone(), App).await.forget();
+        let _ = body.set_attribute("data-hydrated", "true");
+    });
 }
