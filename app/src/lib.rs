@@ -4,6 +4,7 @@
 
 pub mod components;
 pub mod error;
+mod head;
 pub mod pages;
 pub mod server_fns;
 
@@ -13,6 +14,7 @@ pub mod auth;
 pub mod ssr;
 
 use components::layout::{Footer, Header};
+use head::HeadFiles;
 use leptos::prelude::*;
 use leptos_meta::{MetaTags, Title, provide_meta_context};
 use leptos_router::components::{Route, Router, Routes};
@@ -78,22 +80,6 @@ mod routes {
     }
 }
 
-/// The stylesheet's address, with the build's content hash when names are
-/// hashed. Leptos's `HashedStylesheet` reads the hash file on every render;
-/// it cannot change while the server runs, so it is read once.
-fn stylesheet_href(options: &LeptosOptions) -> String {
-    static HREF: std::sync::OnceLock<String> = std::sync::OnceLock::new();
-    HREF.get_or_init(|| {
-        let hash = options.hash_files.then(|| {
-            let path = std::env::current_exe().ok()?.parent()?.join(&*options.hash_file);
-            let hashes = std::fs::read_to_string(path).ok()?;
-            hashes.lines().find_map(|l| l.trim().strip_prefix("css:").map(|h| format!(".{}", h.trim())))
-        });
-        format!("/{}/{}{}.css", options.site_pkg_dir, options.output_name, hash.flatten().unwrap_or_default())
-    })
-    .clone()
-}
-
 /// The HTML document around the app (server side only).
 pub fn shell(options: LeptosOptions) -> impl IntoView {
     view! {
@@ -105,8 +91,7 @@ pub fn shell(options: LeptosOptions) -> impl IntoView {
                 <meta name="color-scheme" content="light dark" />
                 <link rel="icon" href="/favicon.svg" type="image/svg+xml" />
                 <AutoReload options=options.clone() />
-                <link rel="stylesheet" id="leptos" href=stylesheet_href(&options) />
-                <HydrationScripts options />
+                <HeadFiles options />
                 <MetaTags />
             </head>
             <body>

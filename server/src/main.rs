@@ -54,8 +54,8 @@ async fn serve() -> anyhow::Result<()> {
     Ok(())
 }
 
-/// With content-hashed names, Leptos reads `hash.txt` (beside the binary by
-/// default) on every page. The build leaves a copy in the site root too,
+/// With content-hashed names, the page head reads `hash.txt` (beside the
+/// binary by default) once. The build leaves a copy in the site root too,
 /// which travels with the files it names: that one is used when present,
 /// else the binary's, and the server refuses to start without either
 /// (rather than fail every page).

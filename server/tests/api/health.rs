@@ -65,12 +65,16 @@ async fn every_answer_carries_the_security_headers() {
         assert_eq!(h["referrer-policy"], "same-origin", "{path}");
         assert!(!h.contains_key("strict-transport-security"), "{path}: no HSTS in development");
     }
-    // A page admits exactly its own hydration script, by nonce.
+    // A page admits exactly its own scripts, by nonce: each one carries it.
     let res = app.get("/login").await;
     let csp = res.headers()["content-security-policy"].to_str().unwrap().to_owned();
     let html = res.text().await.unwrap();
     let nonce = csp.split("'nonce-").nth(1).and_then(|s| s.split('\'').next()).expect("a nonce in the policy");
-    assert!(html.contains(&format!("nonce=\"{nonce}\"")), "the hydration script carries it");
+    let scripts: Vec<&str> = html.split("<script").skip(1).map(|s| s.split('>').next().unwrap_or_default()).collect();
+    assert!(scripts.iter().any(|tag| tag.contains("type=\"module\"")), "the page starts hydration: {html}");
+    for tag in scripts {
+        assert!(tag.contains(&format!("nonce=\"{nonce}\"")), "<script{tag}> lacks the policy's nonce");
+    }
 
     let prod = crate::helpers::spawn_app_with(&[("APP_ENV", "production"), ("APP_SECRET", &"s".repeat(32))]).await;
     let res = prod.get("/healthz").await;

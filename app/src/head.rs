@@ -1,0 +1,102 @@
+//! What the page's `<head>` loads: the stylesheet and the scripts that
+//! hydrate the page, under the build's content-hashed names.
+//!
+//! Leptos' `HydrationScripts` reads `hash.txt` from disk on every page and,
+//! with a split build, adds a preload `<link>` for every chunk of the lazy
+//! route (over a hundred for `/profile`: two thirds of its HTML, and a tenth
+//! of its server time). Here the names are read once, and the chunks are
+//! left to the split loader, which fetches a route's chunks together when
+//! hydration needs them (README: "Performance").
+
+use leptos::nonce::use_nonce;
+use leptos::prelude::*;
+use std::sync::OnceLock;
+
+/// The hashed names of the build's files, from `hash.txt`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+struct SiteFiles {
+    css: String,
+    js: String,
+    wasm: String,
+}
+
+impl SiteFiles {
+    /// The names with the hashes `hash_txt` gives (`kind: hash` per line);
+    /// a kind it does not list keeps the plain name.
+    fn named(pkg: &str, output: &str, hash_txt: Option<&str>) -> Self {
+        let hash = |kind: &str| {
+            hash_txt
+                .into_iter()
+                .flat_map(str::lines)
+                .filter_map(|line| line.split_once(':'))
+                .find(|(k, _)| k.trim() == kind)
+                .map(|(_, h)| format!(".{}", h.trim()))
+                .unwrap_or_default()
+        };
+        // Without hashes, cargo-leptos names the wasm after the output unless
+        // it built the app itself (then it sets LEPTOS_OUTPUT_NAME).
+        let plain_wasm = if hash_txt.is_none() && option_env!("LEPTOS_OUTPUT_NAME").is_none() { "_bg" } else { "" };
+        Self {
+            css: format!("/{pkg}/{output}{}.css", hash("css")),
+            js: format!("/{pkg}/{output}{}.js", hash("js")),
+            wasm: format!("/{pkg}/{output}{plain_wasm}{}.wasm", hash("wasm")),
+        }
+    }
+
+    /// Read once: the files cannot change while the server runs.
+    fn of(options: &LeptosOptions) -> &'static Self {
+        static FILES: OnceLock<SiteFiles> = OnceLock::new();
+        FILES.get_or_init(|| {
+            // As Leptos does: relative to the binary's directory (the server
+            // makes it absolute when the site holds its own copy).
+            let hash_txt = options
+                .hash_files
+                .then(|| {
+                    let path = std::env::current_exe().ok()?.parent()?.join(&*options.hash_file);
+                    std::fs::read_to_string(path).ok()
+                })
+                .flatten();
+            Self::named(&options.site_pkg_dir, &options.output_name, hash_txt.as_deref())
+        })
+    }
+}
+
+/// The stylesheet, the app's JS and wasm (fetched while the page parses),
+/// and the module that starts hydration once both are in (carrying the
+/// request's nonce: the content security policy allows no other inline
+/// script).
+#[component]
+pub fn HeadFiles(options: LeptosOptions) -> impl IntoView {
+    let files = SiteFiles::of(&options);
+    let start = format!(
+        "import init, {{ hydrate }} from {js:?};\ninit({{ module_or_path: {wasm:?} }}).then(hydrate);",
+        js = files.js,
+        wasm = files.wasm
+    );
+    view! {
+        <link rel="stylesheet" id="leptos" href=files.css.as_str() />
+        <link rel="modulepreload" href=files.js.as_str() />
+        <link rel="preload" href=files.wasm.as_str() r#as="fetch" r#type="application/wasm" crossorigin="" />
+        <script type="module" nonce=use_nonce()>{start}</script>
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::SiteFiles;
+
+    #[test]
+    fn names_carry_the_hashes_of_hash_txt() {
+        let files = SiteFiles::named("pkg", "keyhold", Some("js: AAA\nwasm: BBB\ncss: CCC\nsplit: DDD\n"));
+        assert_eq!(files.css, "/pkg/keyhold.CCC.css");
+        assert_eq!(files.js, "/pkg/keyhold.AAA.js");
+        assert_eq!(files.wasm, "/pkg/keyhold.BBB.wasm");
+    }
+
+    #[test]
+    fn a_kind_without_a_hash_keeps_its_plain_name() {
+        let files = SiteFiles::named("pkg", "keyhold", Some("js: AAA\n"));
+        assert_eq!(files.css, "/pkg/keyhold.css");
+        assert_eq!(files.wasm, "/pkg/keyhold.wasm");
+    }
+}
