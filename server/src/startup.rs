@@ -105,7 +105,7 @@ pub type ExtraMiddleware =
     fn(axum::extract::Request, axum::middleware::Next) -> futures::future::BoxFuture<'static, Response>;
 
 fn router(core: Core, leptos_options: LeptosOptions, session_pool: fred::clients::Pool, extra: Extras) -> Router {
-    let state = AppState { core: core.clone(), leptos_options: leptos_options.clone() };
+    let state = AppState::new(core.clone(), leptos_options.clone());
 
     let session_layer = SessionManagerLayer::new(RedisStore::new(session_pool))
         .with_name(SESSION_COOKIE)

@@ -29,9 +29,22 @@ use redis::aio::ConnectionManager;
 use std::sync::Arc;
 use tokio_util::task::TaskTracker;
 
-/// Everything a flow needs, cheap to clone.
+/// Everything a flow needs, behind one `Arc`: pages and server functions
+/// take a clone per request, which is then one reference count rather than
+/// one per service (`CoreParts`' fields read through it).
 #[derive(Clone)]
-pub struct Core {
+pub struct Core(Arc<CoreParts>);
+
+impl std::ops::Deref for Core {
+    type Target = CoreParts;
+
+    fn deref(&self) -> &CoreParts {
+        &self.0
+    }
+}
+
+/// The services a [`Core`] shares.
+pub struct CoreParts {
     pub settings: Arc<Settings>,
     pub redis: ConnectionManager,
     pub health: RedisHealth,
@@ -69,7 +82,7 @@ impl Core {
         let payments = crate::provider::from_settings(&settings);
         let tasks = TaskTracker::new();
         let error_sink = ErrorSink::spawn(errors.clone(), redis.clone());
-        Ok(Self {
+        Ok(Self(Arc::new(CoreParts {
             settings: Arc::new(settings),
             redis,
             health: RedisHealth::default(),
@@ -81,7 +94,7 @@ impl Core {
             tokens,
             objects,
             payments,
-        })
+        })))
     }
 }
 

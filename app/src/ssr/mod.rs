@@ -12,12 +12,43 @@ use http::request::Parts;
 use keyhold::flows::Core;
 use leptos::prelude::*;
 use std::net::{IpAddr, Ipv4Addr};
+use std::sync::Arc;
 
-/// Shared by the router, the server functions and the JSON API.
-#[derive(Clone, FromRef)]
-pub struct AppState {
+/// Shared by the router, the server functions and the JSON API; every page
+/// puts a clone in its context, so it is one `Arc`.
+#[derive(Clone)]
+pub struct AppState(Arc<AppParts>);
+
+/// What an [`AppState`] holds.
+pub struct AppParts {
     pub core: Core,
     pub leptos_options: LeptosOptions,
+}
+
+impl AppState {
+    pub fn new(core: Core, leptos_options: LeptosOptions) -> Self {
+        Self(Arc::new(AppParts { core, leptos_options }))
+    }
+}
+
+impl std::ops::Deref for AppState {
+    type Target = AppParts;
+
+    fn deref(&self) -> &AppParts {
+        &self.0
+    }
+}
+
+impl FromRef<AppState> for Core {
+    fn from_ref(state: &AppState) -> Self {
+        state.core.clone()
+    }
+}
+
+impl FromRef<AppState> for LeptosOptions {
+    fn from_ref(state: &AppState) -> Self {
+        state.leptos_options.clone()
+    }
 }
 
 /// Facts about the current request, put in its extensions by the server's
