@@ -38,3 +38,22 @@ test('pages follow the dark colour scheme', async ({ page }, testInfo) => {
   expect(background).toBe('rgb(15, 17, 23)');
   await snap(page, 'register-dark', testInfo.project.name);
 });
+
+test('what is typed before the page hydrates is kept', async ({ page }, testInfo) => {
+  test.skip(testInfo.project.name === 'nojs', 'without JavaScript there is no hydration');
+  // Hold the app's wasm back until the fields have been typed into, as a slow
+  // link would.
+  let release = () => {};
+  const released = new Promise<void>((resolve) => (release = resolve));
+  await page.route(/\.wasm$/, async (route) => {
+    await released;
+    await route.continue();
+  });
+  await page.goto('/login', { waitUntil: 'domcontentloaded' });
+  await page.locator('#identifier').fill('early@example.com');
+  await page.locator('#password').fill('typed before hydration');
+  release();
+  await expect(page.locator('body')).toHaveAttribute('data-hydrated', 'true');
+  await expect(page.locator('#identifier')).toHaveValue('early@example.com');
+  await expect(page.locator('#password')).toHaveValue('typed before hydration');
+});

@@ -42,6 +42,11 @@ pub fn TextField<T: Send + Sync + 'static>(
     #[prop(optional)]
     value: Option<String>,
 ) -> impl IntoView {
+    // The property follows `value` when the field is rendered again in the
+    // browser (a saved profile shows what was stored), but is left alone
+    // while the page hydrates: it would erase what was typed as the app loaded.
+    let hydrating = Owner::current_shared_context().is_some_and(|context| context.during_hydration());
+    let live_value = (!hydrating).then(|| value.clone().unwrap_or_default());
     let local = RwSignal::new(None::<String>);
     let message = field_message(action_value, local, name);
     let error_id = format!("{name}-error");
@@ -62,7 +67,7 @@ pub fn TextField<T: Send + Sync + 'static>(
                 maxlength=maxlength
                 required=required
                 value=value.clone()
-                prop:value=value.unwrap_or_default()
+                prop:value=live_value
                 aria-invalid=move || if message.get().is_some() { "true" } else { "false" }
                 aria-describedby=described_by
                 on:input=move |_| {
