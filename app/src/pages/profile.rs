@@ -102,6 +102,14 @@ fn PictureForm(max_bytes: u64) -> impl IntoView {
     }
 }
 
+/// An address that a narrow screen wraps after its `@` rather than in the
+/// middle of a word.
+fn email_breaking_at_the_at(email: &str) -> impl IntoView + use<> {
+    let (local, domain) = email.split_once('@').unwrap_or((email, ""));
+    let at = (!domain.is_empty()).then_some("@");
+    view! { {local.to_owned()} {at} <wbr /> {domain.to_owned()} }
+}
+
 #[component]
 fn ProfileCard(
     profile: ProfileView,
@@ -126,7 +134,7 @@ fn ProfileCard(
                     <h1>{profile.name.clone()}</h1>
                     <p class="muted">
                         <span data-testid="profile-username">"@" {profile.username.clone()}</span>
-                        " · " {profile.email.clone()} " · " {profile.role.clone()}
+                        " · " {email_breaking_at_the_at(&profile.email)} " · " {profile.role.clone()}
                     </p>
                 </div>
             </div>
