@@ -13,7 +13,7 @@ pub mod auth;
 #[cfg(feature = "ssr")]
 pub mod ssr;
 
-use components::layout::{Footer, Header};
+use components::layout::{AccountChanged, Footer, Header};
 use head::HeadFiles;
 use leptos::prelude::*;
 use leptos_meta::{MetaTags, Title, provide_meta_context};
@@ -104,6 +104,7 @@ pub fn shell(options: LeptosOptions) -> impl IntoView {
 #[component]
 pub fn App() -> impl IntoView {
     provide_meta_context();
+    AccountChanged::provide();
 
     view! {
         <Title formatter=|text: String| if text.is_empty() { "Keyhold".to_owned() } else { format!("{text} · Keyhold") } />

@@ -27,6 +27,7 @@ test('edit the profile: a bad value is explained, a good one is saved', async ({
   await page.getByRole('button', { name: 'Save profile' }).click();
   await expect(page.getByTestId('notice')).toHaveText('Your profile is saved.');
   await expect(page.locator('h1')).toHaveText('Ada King');
+  await expect(page.getByTestId('nav-avatar')).toHaveText('AK');
   await expect(page.locator('#phone')).toHaveValue('+5511987654321');
   await expect(page.locator('#agency')).toHaveValue('0001');
   await expect(page.locator('#account_number-hint')).toHaveText('Ends in •••45-6. Leave blank to keep it.');

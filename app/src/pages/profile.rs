@@ -2,6 +2,7 @@ use crate::components::avatar::Avatar;
 use crate::components::checks;
 use crate::components::field::TextField;
 use crate::components::form::{FormAlert, Notice, came_back, echoed, form_error};
+use crate::components::layout::AccountChanged;
 use crate::error::code;
 use crate::server_fns::{ProfileView, ResendConfirmation, UpdateProfile, profile};
 use keyhold::domain::Language;
@@ -17,9 +18,14 @@ pub fn ProfilePage() -> impl IntoView {
     // Reload after a save, not after a refused one: the form keeps what
     // was typed next to its error messages.
     let saves = RwSignal::new(0usize);
+    let account = use_context::<AccountChanged>();
     Effect::new(move |_| {
         if matches!(action.value().get(), Some(Ok(()))) {
             saves.set(action.version().get_untracked());
+            // The header shows the name too.
+            if let Some(account) = account {
+                account.notify();
+            }
         }
     });
     let data = Resource::new(move || saves.get(), |_| profile());
