@@ -15,6 +15,7 @@ pub mod ssr;
 
 use components::layout::{AccountChanged, Footer, Header};
 use head::HeadFiles;
+pub use head::hash_entries;
 use leptos::prelude::*;
 use leptos_meta::{MetaTags, Title, provide_meta_context};
 use leptos_router::components::{Route, Router, Routes};

@@ -93,7 +93,7 @@ fn check_site_files(options: &leptos::prelude::LeptosOptions) -> anyhow::Result<
     let output = &options.output_name;
     let mut wanted = Vec::new();
     let mut manifest = None;
-    for (kind, hash) in hashes.lines().filter_map(|l| l.split_once(':')).map(|(k, h)| (k.trim(), h.trim())) {
+    for (kind, hash) in keyhold_app::hash_entries(&hashes) {
         match kind {
             "js" | "wasm" | "css" => wanted.push(format!("{output}.{hash}.{kind}")),
             "split" => wanted.push(format!("__wasm_split.{hash}.js")),
