@@ -146,9 +146,7 @@ build_site() {
     # A release build also writes brotli and gzip variants of every file.
     local precompress=()
     [ "${1:-}" = "--release" ] && precompress=(--precompress)
-    # --split: every lazy route's code goes in chunks of its own, fetched
-    # when the route is first visited (README: "Performance").
-    PATH="$FRONT_PATH" cargo-leptos build --split "$@" "${precompress[@]}"
+    PATH="$FRONT_PATH" cargo-leptos build "$@" "${precompress[@]}"
     # The hashed names of pkg/ travel with the site, not only beside the binary.
     local profile=debug
     [ "${1:-}" = "--release" ] && profile=production

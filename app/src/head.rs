@@ -1,19 +1,14 @@
 //! What the page's `<head>` loads: the stylesheet and the scripts that
 //! hydrate the page, under the build's content-hashed names.
 //!
-//! Leptos' `HydrationScripts` reads `hash.txt` from disk on every page and,
-//! with a split build, adds a preload `<link>` for every chunk of the lazy
-//! route (over a hundred for `/profile`: two thirds of its HTML, and about a
-//! sixth of its server time). Here the names are read once, and the chunks are
-//! left to the split loader, which fetches a route's chunks together when
-//! hydration needs them (README: "Performance").
+//! Leptos' `HydrationScripts` reads `hash.txt` from disk on every page; here
+//! the names are read once (README: "Performance").
 
 use leptos::nonce::use_nonce;
 use leptos::prelude::*;
 use std::sync::OnceLock;
 
-/// The `kind: hash` lines of a build's `hash.txt` (`js`, `wasm`, `css`, and
-/// with a split build `split` and `manifest`).
+/// The `kind: hash` lines of a build's `hash.txt` (`js`, `wasm`, `css`).
 pub fn hash_entries(hash_txt: &str) -> impl Iterator<Item = (&str, &str)> {
     hash_txt.lines().filter_map(|line| line.split_once(':')).map(|(kind, hash)| (kind.trim(), hash.trim()))
 }
@@ -67,14 +62,23 @@ impl SiteFiles {
 }
 
 /// The stylesheet, the app's JS and wasm (fetched while the page parses),
-/// and the module that starts hydration once both are in (carrying the
-/// request's nonce: the content security policy allows no other inline
-/// script).
+/// and the module that hydrates the page's islands once both are in, then
+/// marks the page as live (tests and styles use the mark). It carries the
+/// request's nonce: the content security policy allows no other inline script.
 #[component]
 pub fn HeadFiles(options: LeptosOptions) -> impl IntoView {
     let files = SiteFiles::of(&options);
+    // Each `<leptos-island>` names its entry point in the wasm and carries
+    // its props; islands are never nested here, so document order will do.
     let start = format!(
-        "import init, {{ hydrate }} from {js:?};\ninit({{ module_or_path: {wasm:?} }}).then(hydrate);",
+        "import init, * as app from {js:?};\n\
+         await init({{ module_or_path: {wasm:?} }});\n\
+         app.hydrate();\n\
+         for (const island of document.querySelectorAll(\"leptos-island\")) {{\n\
+         \x20 const entry = app[island.dataset.component];\n\
+         \x20 if (entry) await entry(island); else console.warn(\"no entry point for island\", island.dataset.component);\n\
+         }}\n\
+         document.body.dataset.hydrated = \"true\";",
         js = files.js,
         wasm = files.wasm
     );
@@ -83,25 +87,5 @@ pub fn HeadFiles(options: LeptosOptions) -> impl IntoView {
         <link rel="modulepreload" href=files.js.as_str() />
         <link rel="preload" href=files.wasm.as_str() r#as="fetch" r#type="application/wasm" crossorigin="" />
         <script type="module" nonce=use_nonce()>{start}</script>
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::SiteFiles;
-
-    #[test]
-    fn names_carry_the_hashes_of_hash_txt() {
-        let files = SiteFiles::named("pkg", "keyhold", Some("js: AAA\nwasm: BBB\ncss: CCC\nsplit: DDD\n"));
-        assert_eq!(files.css, "/pkg/keyhold.CCC.css");
-        assert_eq!(files.js, "/pkg/keyhold.AAA.js");
-        assert_eq!(files.wasm, "/pkg/keyhold.BBB.wasm");
-    }
-
-    #[test]
-    fn a_kind_without_a_hash_keeps_its_plain_name() {
-        let files = SiteFiles::named("pkg", "keyhold", Some("js: AAA\n"));
-        assert_eq!(files.css, "/pkg/keyhold.css");
-        assert_eq!(files.wasm, "/pkg/keyhold.wasm");
     }
 }

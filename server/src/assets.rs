@@ -7,10 +7,10 @@
 //! (`keyhold.<hash>.wasm`) is cached for a year as immutable, other files
 //! are revalidated by ETag.
 //!
-//! The hash is checked, not assumed: with `--split`, cargo-leptos names the
-//! main wasm and JS before it writes the split loader's name into them, so
-//! their names can outlive a change of content. Cached as immutable, a
-//! returning browser would keep the old file after a deploy.
+//! The hash is checked, not assumed: a build step that rewrites a file after
+//! cargo-leptos named it would leave a name that outlives its content.
+//! Cached as immutable, a returning browser would keep the old file after a
+//! deploy.
 
 use axum::body::Body;
 use axum::extract::{Path, State};

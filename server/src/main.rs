@@ -80,9 +80,8 @@ fn find_hash_file(options: &mut leptos::prelude::LeptosOptions) -> anyhow::Resul
 }
 
 /// Refuses to start when the site does not hold what `hash.txt` names: the
-/// main JS, wasm and CSS, and with a split build the loader, its manifest and
-/// every chunk the manifest lists. A partial deploy would otherwise serve
-/// pages that never hydrate.
+/// JS, wasm and CSS. A partial deploy would otherwise serve pages that
+/// never hydrate.
 fn check_site_files(options: &leptos::prelude::LeptosOptions) -> anyhow::Result<()> {
     if !options.hash_files {
         return Ok(());
@@ -91,25 +90,10 @@ fn check_site_files(options: &leptos::prelude::LeptosOptions) -> anyhow::Result<
     let hashes = std::fs::read_to_string(&hash_file)?;
     let pkg = std::path::Path::new(&*options.site_root).join(&*options.site_pkg_dir);
     let output = &options.output_name;
-    let mut wanted = Vec::new();
-    let mut manifest = None;
-    for (kind, hash) in keyhold_app::hash_entries(&hashes) {
-        match kind {
-            "js" | "wasm" | "css" => wanted.push(format!("{output}.{hash}.{kind}")),
-            "split" => wanted.push(format!("__wasm_split.{hash}.js")),
-            "manifest" => {
-                let name = format!("__wasm_split_manifest.{hash}.json");
-                manifest = Some(pkg.join(&name));
-                wanted.push(name);
-            }
-            _ => {}
-        }
-    }
-    if let Some(path) = manifest.filter(|p| p.is_file()) {
-        let chunks: std::collections::HashMap<String, Vec<String>> = serde_json::from_slice(&std::fs::read(&path)?)
-            .map_err(|e| anyhow::anyhow!("the site's split manifest {} is unreadable: {e}", path.display()))?;
-        wanted.extend(chunks.into_values().flatten().map(|chunk| format!("{chunk}.wasm")));
-    }
+    let wanted: Vec<String> = keyhold_app::hash_entries(&hashes)
+        .filter(|(kind, _)| matches!(*kind, "js" | "wasm" | "css"))
+        .map(|(kind, hash)| format!("{output}.{hash}.{kind}"))
+        .collect();
     if let Some(missing) = wanted.iter().find(|name| !pkg.join(name.as_str()).is_file()) {
         anyhow::bail!(
             "configuration: {} names {missing}, which is not in {}: deploy the whole pkg/ directory of the build the binary came from",

@@ -3,33 +3,11 @@
 use crate::components::avatar::Avatar;
 use crate::server_fns::{UserView, current_user};
 use leptos::prelude::*;
-use leptos_router::hooks::use_location;
 
-/// Told by a page that changed what the header shows of the signed-in
-/// person (a saved name), so the header reads it again without a navigation.
-#[derive(Clone, Copy)]
-pub struct AccountChanged(RwSignal<u32>);
-
-impl AccountChanged {
-    /// For the whole app, above the header and the pages.
-    pub fn provide() {
-        provide_context(Self(RwSignal::new(0)));
-    }
-
-    pub fn notify(self) {
-        self.0.update(|n| *n = n.wrapping_add(1));
-    }
-}
-
-/// The signed-in person, refreshed on every navigation so the header follows
-/// logins and logouts, and when a page says the account changed.
+/// The signed-in person. Read on the server only: every page (and every
+/// form that changes the account) is a fresh page load.
 pub fn use_current_user() -> Resource<Option<UserView>> {
-    let location = use_location();
-    let changes = use_context::<AccountChanged>();
-    Resource::new(
-        move || (location.pathname.get(), changes.map(|AccountChanged(n)| n.get())),
-        |_| async { current_user().await.ok().flatten() },
-    )
+    Resource::new(|| (), |_| async { current_user().await.ok().flatten() })
 }
 
 #[component]

@@ -2,6 +2,7 @@
 //! how often, for whom. Plain GET forms and links (no JavaScript needed);
 //! every text from a record is escaped by the view.
 
+use crate::components::form::{FormAlert, form_error};
 use crate::error::code;
 use crate::server_fns::{
     AdminErrorsView, ErrorDetailView, ErrorGroupView, ErrorRow, GroupRow, SetErrorGroup, admin_error,
@@ -268,31 +269,20 @@ fn state_label(state: &str) -> &'static str {
     }
 }
 
-/// What can be done to a group in a state: (action, label, the state it leads to).
-fn moves(state: &str) -> &'static [(&'static str, &'static str, &'static str)] {
+/// What can be done to a group in a state: (action, label).
+fn moves(state: &str) -> &'static [(&'static str, &'static str)] {
     match state {
-        "resolved" | "ignored" => &[("reopen", "Reopen", "open")],
-        _ => &[("resolve", "Resolve", "resolved"), ("ignore", "Ignore", "ignored")],
+        "resolved" | "ignored" => &[("reopen", "Reopen")],
+        _ => &[("resolve", "Resolve"), ("ignore", "Ignore")],
     }
 }
 
 #[component]
 fn Group(group: GroupRow, service: String, back: String) -> impl IntoView {
-    let action = ServerAction::<SetErrorGroup>::new();
-    // With JavaScript the row follows its action at once; without, the
-    // post comes back to the dashboard, which shows the new state.
-    let state = RwSignal::new(group.state.clone());
-    let pressed = RwSignal::new(None::<&'static str>);
-    Effect::new(move |_| {
-        if matches!(action.value().get(), Some(Ok(())))
-            && let Some(next) = pressed.get_untracked()
-        {
-            state.set(next.to_owned());
-        }
-    });
-    let id = group.id.clone();
+    let state = group.state.clone();
+    let anchor = format!("group-{}", group.id);
     view! {
-        <li class="err-group" id=format!("group-{}", group.id) data-testid="group">
+        <li class="err-group" id=anchor data-testid="group">
             <div class="group-main">
                 <a class="group-message" href=group_href(&service, &group.id)>{group.sample.clone()}</a>
                 <span class="muted small">
@@ -303,26 +293,34 @@ fn Group(group: GroupRow, service: String, back: String) -> impl IntoView {
             <svg class="sparkline" viewBox="0 0 100 24" aria-label=format!("per day: {:?}", group.daily) role="img">
                 <polyline points=sparkline(&group.daily) />
             </svg>
-            <span class=move || format!("badge badge-{}", state.get()) data-testid="group-state">
-                {move || state_label(&state.get())}
-            </span>
-            <div class="group-actions">
-                {move || moves(&state.get()).iter().map(|(value, label, leads_to)| {
-                    let (service, id, back) = (service.clone(), id.clone(), back.clone());
-                    let leads_to: &'static str = leads_to;
-                    view! {
-                        <ActionForm action=action attr:class="inline-form">
-                            <input type="hidden" name="service" value=service />
-                            <input type="hidden" name="group" value=id />
-                            <input type="hidden" name="action" value=*value />
-                            <input type="hidden" name="back" value=back />
-                            <button type="submit" class="button button-quiet button-small"
-                                on:click=move |_| pressed.set(Some(leads_to))>{*label}</button>
-                        </ActionForm>
-                    }
-                }).collect_view()}
-            </div>
+            <span class=format!("badge badge-{state}") data-testid="group-state">{state_label(&state)}</span>
+            <GroupActions group=group.id service back state />
         </li>
+    }
+}
+
+/// The buttons that move a group on; the post comes back to the page it
+/// was pressed on, which shows the new state.
+#[island]
+fn GroupActions(group: String, service: String, back: String, state: String) -> impl IntoView {
+    let action = ServerAction::<SetErrorGroup>::new();
+    view! {
+        <div class="group-actions">
+            <FormAlert message=form_error(action.value()) testid="group-error" />
+            {moves(&state).iter().map(|(value, label)| {
+                let (service, group, back) = (service.clone(), group.clone(), back.clone());
+                view! {
+                    <ActionForm action=action attr:class="inline-form">
+                        <input type="hidden" name="service" value=service />
+                        <input type="hidden" name="group" value=group />
+                        <input type="hidden" name="action" value=*value />
+                        <input type="hidden" name="back" value=back />
+                        <button type="submit" class="button button-quiet button-small"
+                            disabled=move || action.pending().get()>{*label}</button>
+                    </ActionForm>
+                }
+            }).collect_view()}
+        </div>
     }
 }
 
@@ -447,19 +445,10 @@ fn rate_text((hits, misses, rate): (u64, u64, Option<f64>)) -> String {
 
 #[component]
 fn Monitor(view: crate::server_fns::MonitorView) -> impl IntoView {
-    use crate::components::field::TextField;
-    use crate::components::form::{FormAlert, form_error};
-    use crate::server_fns::{DropAllCaches, DropUserCache};
-    let query = use_query_map();
-    // Follows the query: with JavaScript the action's redirect only changes it.
-    let dropped = move || {
-        query.read().get("dropped").map(|d| match d.as_str() {
-            "one" => "The user's cache entry is dropped.".to_owned(),
-            n => format!("{n} user cache entries dropped."),
-        })
-    };
-    let one = ServerAction::<DropUserCache>::new();
-    let all = ServerAction::<DropAllCaches>::new();
+    let dropped = use_query_map().get_untracked().get("dropped").map(|d| match d.as_str() {
+        "one" => "The user's cache entry is dropped.".to_owned(),
+        n => format!("{n} user cache entries dropped."),
+    });
     let table = |rows: Vec<(String, String)>| {
         view! {
             <table class="compare"><tbody>
@@ -473,7 +462,7 @@ fn Monitor(view: crate::server_fns::MonitorView) -> impl IntoView {
                 <h1>"Monitoring"</h1>
                 <a class="button button-quiet" href="/admin/errors">"Errors →"</a>
             </div>
-            {move || dropped().map(|d| view! { <div class="alert alert-success" role="status" data-testid="notice">{d}</div> })}
+            {dropped.map(|d| view! { <div class="alert alert-success" role="status" data-testid="notice">{d}</div> })}
             <div class="panels">
                 <div>
                     <h2>"User cache"</h2>
@@ -492,20 +481,32 @@ fn Monitor(view: crate::server_fns::MonitorView) -> impl IntoView {
                     <p class="muted small" data-testid="census-time">{view.keys_counted.clone()}</p>
                 </div>
             </div>
-            <h2>"Cache actions"</h2>
-            <FormAlert message=form_error(one.value()) testid="drop-one-error" />
-            <ActionForm action=one attr:class="form inline-fields">
-                <TextField action_value=one.value() name="user" label="Email or username" required=true maxlength=254 />
-                <button type="submit" class="button button-secondary">"Drop this user's cache entry"</button>
-            </ActionForm>
-            <FormAlert message=form_error(all.value()) testid="drop-all-error" />
-            <ActionForm action=all attr:class="form inline-fields">
-                <label class="choice">
-                    <input type="checkbox" name="confirm" value="yes" />
-                    <span>"Yes, drop every user cache entry (in batches; pages refill them)"</span>
-                </label>
-                <button type="submit" class="button button-secondary danger">"Drop all user cache entries"</button>
-            </ActionForm>
+            <CacheActions />
         </section>
+    }
+}
+
+/// Dropping one user's cache entry, or all of them.
+#[island]
+fn CacheActions() -> impl IntoView {
+    use crate::components::field::TextField;
+    use crate::server_fns::{DropAllCaches, DropUserCache};
+    let one = ServerAction::<DropUserCache>::new();
+    let all = ServerAction::<DropAllCaches>::new();
+    view! {
+        <h2>"Cache actions"</h2>
+        <FormAlert message=form_error(one.value()) testid="drop-one-error" />
+        <ActionForm action=one attr:class="form inline-fields">
+            <TextField action_value=one.value() name="user" label="Email or username" required=true maxlength=254 />
+            <button type="submit" class="button button-secondary">"Drop this user's cache entry"</button>
+        </ActionForm>
+        <FormAlert message=form_error(all.value()) testid="drop-all-error" />
+        <ActionForm action=all attr:class="form inline-fields">
+            <label class="choice">
+                <input type="checkbox" name="confirm" value="yes" />
+                <span>"Yes, drop every user cache entry (in batches; pages refill them)"</span>
+            </label>
+            <button type="submit" class="button button-secondary danger">"Drop all user cache entries"</button>
+        </ActionForm>
     }
 }

@@ -12,13 +12,10 @@ use leptos_router::hooks::use_query_map;
 /// address), then the code and the new password.
 #[component]
 pub fn ChangePasswordPage() -> impl IntoView {
-    let query = use_query_map();
-    let send = ServerAction::<SendChangeCode>::new();
-    let change = ServerAction::<ChangePassword>::new();
-    let sent = Signal::derive(move || query.read().get("sent").is_some() || matches!(send.value().get(), Some(Ok(()))));
-    let notice = Signal::derive(move || {
-        sent.get().then(|| "We emailed you a 6-digit code. Enter it below with your new password.".to_owned())
-    });
+    let notice = use_query_map()
+        .get_untracked()
+        .get("sent")
+        .map(|_| "We emailed you a 6-digit code. Enter it below with your new password.".to_owned());
     let user = use_current_user();
     view! {
         <Title text="Change your password" />
@@ -30,30 +27,39 @@ pub fn ChangePasswordPage() -> impl IntoView {
         <section class="card narrow">
             <h1>"Change your password"</h1>
             <Notice message=notice />
-            <h2 class="step">"1. Confirm it is you"</h2>
-            <FormAlert message=form_error(send.value()) testid="send-error" />
-            <ActionForm action=send attr:class="form" attr:novalidate=true attr:data-testid="send-code-form">
-                <TextField action_value=send.value() name="current_password" label="Current password" kind="password"
-                    autocomplete="current-password" required=true maxlength=128 />
-                <button type="submit" class="button button-secondary" disabled=move || send.pending().get()>
-                    "Email me a code"
-                </button>
-            </ActionForm>
-            <h2 class="step">"2. Choose the new password"</h2>
-            <FormAlert message=form_error(change.value()) />
-            <ActionForm action=change attr:class="form" attr:novalidate=true attr:data-testid="change-form">
-                <TextField action_value=change.value() name="code" label="Code from the email" inputmode="numeric"
-                    autocomplete="one-time-code" required=true maxlength=7 check=checks::code />
-                <TextField action_value=change.value() name="new_password" label="New password" kind="password"
-                    autocomplete="new-password" required=true maxlength=128 check=checks::new_password
-                    hint="8 to 128 characters. Common passwords are refused." />
-                <TextField action_value=change.value() name="confirm_password" label="New password again"
-                    kind="password" autocomplete="new-password" required=true maxlength=128 />
-                <button type="submit" class="button button-wide" disabled=move || change.pending().get()>
-                    "Change password"
-                </button>
-            </ActionForm>
+            <ChangeForms />
             <p class="aside">"Other devices will be logged out; this one stays logged in."</p>
         </section>
+    }
+}
+
+#[island]
+fn ChangeForms() -> impl IntoView {
+    let send = ServerAction::<SendChangeCode>::new();
+    let change = ServerAction::<ChangePassword>::new();
+    view! {
+        <h2 class="step">"1. Confirm it is you"</h2>
+        <FormAlert message=form_error(send.value()) testid="send-error" />
+        <ActionForm action=send attr:class="form" attr:novalidate=true attr:data-testid="send-code-form">
+            <TextField action_value=send.value() name="current_password" label="Current password" kind="password"
+                autocomplete="current-password" required=true maxlength=128 />
+            <button type="submit" class="button button-secondary" disabled=move || send.pending().get()>
+                "Email me a code"
+            </button>
+        </ActionForm>
+        <h2 class="step">"2. Choose the new password"</h2>
+        <FormAlert message=form_error(change.value()) />
+        <ActionForm action=change attr:class="form" attr:novalidate=true attr:data-testid="change-form">
+            <TextField action_value=change.value() name="code" label="Code from the email" inputmode="numeric"
+                autocomplete="one-time-code" required=true maxlength=7 check=checks::code />
+            <TextField action_value=change.value() name="new_password" label="New password" kind="password"
+                autocomplete="new-password" required=true maxlength=128 check=checks::new_password
+                hint="8 to 128 characters. Common passwords are refused." />
+            <TextField action_value=change.value() name="confirm_password" label="New password again"
+                kind="password" autocomplete="new-password" required=true maxlength=128 />
+            <button type="submit" class="button button-wide" disabled=move || change.pending().get()>
+                "Change password"
+            </button>
+        </ActionForm>
     }
 }

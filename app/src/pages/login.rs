@@ -7,46 +7,51 @@ use leptos_router::hooks::use_query_map;
 
 #[component]
 pub fn LoginPage() -> impl IntoView {
-    let query = use_query_map();
-    let next = move || query.read().get("next").unwrap_or_default();
-    let confirmed = Signal::derive(move || {
-        (query.read().get("confirmed").as_deref() == Some("1"))
-            .then(|| "Your address is confirmed. You can now log in with it.".to_owned())
-    });
-    let action = ServerAction::<Login>::new();
-    let value = action.value();
+    let query = use_query_map().get_untracked();
+    let next = query.get("next").unwrap_or_default();
+    let confirmed = (query.get("confirmed").as_deref() == Some("1"))
+        .then(|| "Your address is confirmed. You can now log in with it.".to_owned());
     view! {
         <Title text="Log in" />
         <section class="card narrow">
             <h1>"Log in"</h1>
             <Notice message=confirmed />
-            <FormAlert message=form_error(value) />
-            <ActionForm action=action attr:class="form" attr:novalidate=true attr:data-testid="login-form">
-                <input type="hidden" name="next" value=next />
-                <TextField
-                    action_value=value
-                    name="identifier"
-                    label="Email or username"
-                    autocomplete="username"
-                    required=true
-                    maxlength=254
-                    value=echoed("identifier").unwrap_or_default()
-                />
-                <TextField
-                    action_value=value
-                    name="password"
-                    label="Password"
-                    kind="password"
-                    autocomplete="current-password"
-                    required=true
-                    maxlength=128
-                />
-                <button type="submit" class="button button-wide" disabled=move || action.pending().get()>
-                    {move || if action.pending().get() { "Logging in…" } else { "Log in" }}
-                </button>
-            </ActionForm>
+            <LoginForm next identifier=echoed("identifier").unwrap_or_default() />
             <p class="aside"><a href="/forgot-password">"Forgot your password?"</a></p>
             <p class="aside">"New here? " <a href="/register">"Create an account"</a></p>
         </section>
+    }
+}
+
+#[island]
+fn LoginForm(next: String, identifier: String) -> impl IntoView {
+    let action = ServerAction::<Login>::new();
+    let value = action.value();
+    view! {
+        <FormAlert message=form_error(value) />
+        <ActionForm action=action attr:class="form" attr:novalidate=true attr:data-testid="login-form">
+            <input type="hidden" name="next" value=next />
+            <TextField
+                action_value=value
+                name="identifier"
+                label="Email or username"
+                autocomplete="username"
+                required=true
+                maxlength=254
+                value=identifier
+            />
+            <TextField
+                action_value=value
+                name="password"
+                label="Password"
+                kind="password"
+                autocomplete="current-password"
+                required=true
+                maxlength=128
+            />
+            <button type="submit" class="button button-wide" disabled=move || action.pending().get()>
+                {move || if action.pending().get() { "Logging in…" } else { "Log in" }}
+            </button>
+        </ActionForm>
     }
 }

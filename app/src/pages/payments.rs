@@ -3,7 +3,7 @@
 //! JavaScript the forms submit without a page load.
 
 use crate::components::field::TextField;
-use crate::components::form::{FormAlert, echoed, form_error};
+use crate::components::form::{FormAlert, FormValues, form_error};
 use crate::error::code;
 use crate::server_fns::{
     CreatePayment, FORM_BENEFICIARIES, PaymentFormView, PaymentRow, PaymentsView, RefundPayment, payment_detail,
@@ -129,24 +129,41 @@ pub fn NewPaymentPage() -> impl IntoView {
 
 #[component]
 fn PaymentFormCard(form: PaymentFormView) -> impl IntoView {
-    let action = ServerAction::<CreatePayment>::new();
-    let value = action.value();
-    let typed = |field: &str| echoed(field).unwrap_or_default();
-    // After a refused post without JavaScript the same key comes back: the
-    // corrected form still pays once.
-    let key = echoed("idempotency_key").unwrap_or(form.idempotency_key);
-    let chosen = echoed("currency").unwrap_or_default();
-    let shares_error = move || value.get().and_then(|r| r.err()).and_then(|e| e.field("beneficiaries"));
+    // After a round trip without JavaScript, what was typed.
+    let typed = use_context::<FormValues>().map(|v| v.0).unwrap_or_default();
     view! {
         <section class="card narrow" data-testid="new-payment">
             <h1>"New payment"</h1>
             <p class="lead">"Pay an amount, and share it with the people you support if you like."</p>
+            <PaymentForm form typed />
+        </section>
+    }
+}
+
+#[island]
+fn PaymentForm(form: PaymentFormView, typed: Vec<(String, String)>) -> impl IntoView {
+    let action = ServerAction::<CreatePayment>::new();
+    let value = action.value();
+    let echoed = |field: &str| typed.iter().find(|(k, _)| k == field).map(|(_, v)| v.clone());
+    // After a refused post without JavaScript the same key comes back: the
+    // corrected form still pays once.
+    let key = echoed("idempotency_key").unwrap_or(form.idempotency_key);
+    let chosen = echoed("currency").unwrap_or_default();
+    let (amount, description) = (echoed("amount").unwrap_or_default(), echoed("description").unwrap_or_default());
+    let beneficiaries: Vec<_> = (0..FORM_BENEFICIARIES)
+        .map(|i| {
+            let (name, share) = (keyhold_field(i, true), keyhold_field(i, false));
+            (name, share, echoed(name).unwrap_or_default(), echoed(share).unwrap_or_default())
+        })
+        .collect();
+    let shares_error = move || value.get().and_then(|r| r.err()).and_then(|e| e.field("beneficiaries"));
+    view! {
             <FormAlert message=form_error(value) />
             <ActionForm action=action attr:class="form" attr:novalidate=true attr:data-testid="payment-form">
                 <input type="hidden" name="idempotency_key" value=key />
                 <div class="row-2">
                     <TextField action_value=value name="amount" label="Amount" inputmode="decimal" required=true
-                        maxlength=20 hint="Like 12.50" value=typed("amount") />
+                        maxlength=20 hint="Like 12.50" value=amount />
                     <div class="field">
                         <label for="currency">"Currency"</label>
                         <select id="currency" name="currency">
@@ -157,19 +174,17 @@ fn PaymentFormCard(form: PaymentFormView) -> impl IntoView {
                     </div>
                 </div>
                 <TextField action_value=value name="description" label="Description" maxlength=140
-                    value=typed("description") />
+                    value=description />
                 <fieldset class="group">
                     <legend>"Beneficiaries " <span class="optional">"(optional)"</span></legend>
                     <p class="hint">"Their shares may add up to the amount at most."</p>
-                    {(0..FORM_BENEFICIARIES).map(|i| {
-                        let name: &'static str = keyhold_field(i, true);
-                        let share: &'static str = keyhold_field(i, false);
+                    {beneficiaries.into_iter().map(|(name, share, typed_name, typed_share)| {
                         view! {
                             <div class="row-2">
                                 <TextField action_value=value name=name label="Username" autocomplete="off"
-                                    maxlength=32 value=typed(name) />
+                                    maxlength=32 value=typed_name />
                                 <TextField action_value=value name=share label="Share" inputmode="decimal"
-                                    maxlength=20 value=typed(share) />
+                                    maxlength=20 value=typed_share />
                             </div>
                         }
                     }).collect_view()}
@@ -184,7 +199,6 @@ fn PaymentFormCard(form: PaymentFormView) -> impl IntoView {
                     {move || if action.pending().get() { "Paying…" } else { "Pay" }}
                 </button>
             </ActionForm>
-        </section>
     }
 }
 
@@ -203,12 +217,9 @@ fn keyhold_field(i: usize, username: bool) -> &'static str {
 
 #[component]
 pub fn PaymentPage() -> impl IntoView {
-    let params = use_params_map();
-    let query = use_query_map();
-    let refund = ServerAction::<RefundPayment>::new();
-    let id = move || params.read().get("id").unwrap_or_default();
-    let data = Resource::new(move || (id(), refund.version().get()), |(id, _)| payment_detail(id));
-    let refunded = move || query.read().get("refunded").is_some() || matches!(refund.value().get(), Some(Ok(())));
+    let id = use_params_map().get_untracked().get("id").unwrap_or_default();
+    let refunded = use_query_map().get_untracked().get("refunded").is_some();
+    let data = Resource::new(move || id.clone(), payment_detail);
     view! {
         <Title text="Payment" />
         <Suspense fallback=|| view! { <p class="container">"Loading…"</p> }>
@@ -217,7 +228,7 @@ pub fn PaymentPage() -> impl IntoView {
                     Err(e) if e.is(code::NOT_LOGGED_IN) => login_redirect("/login?next=%2Fpayments"),
                     Err(e) if e.is("not_found") => view! { <crate::pages::not_found::NotFound /> }.into_any(),
                     Err(e) => view! { <p class="alert alert-error">{e.to_string()}</p> }.into_any(),
-                    Ok(row) => view! { <Detail row refund refunded=Signal::derive(refunded) /> }.into_any(),
+                    Ok(row) => view! { <Detail row refunded /> }.into_any(),
                 }
             })}
         </Suspense>
@@ -225,8 +236,7 @@ pub fn PaymentPage() -> impl IntoView {
 }
 
 #[component]
-fn Detail(row: PaymentRow, refund: ServerAction<RefundPayment>, refunded: Signal<bool>) -> impl IntoView {
-    let id = row.id.clone();
+fn Detail(row: PaymentRow, refunded: bool) -> impl IntoView {
     view! {
         <section class="card narrow" data-testid="payment-detail">
             <p><a href="/payments">"← Payments"</a></p>
@@ -234,10 +244,9 @@ fn Detail(row: PaymentRow, refund: ServerAction<RefundPayment>, refunded: Signal
                 <h1 data-testid="amount">{row.amount.clone()}</h1>
                 <StatusBadge status=row.status.clone() />
             </div>
-            {move || refunded.get().then(|| view! {
+            {refunded.then(|| view! {
                 <div class="alert alert-success" role="status" data-testid="notice">"The payment is refunded."</div>
             })}
-            <FormAlert message=form_error(refund.value()) />
             <dl class="facts">
                 <dt>"Paid by"</dt><dd>"@"{row.payer.clone()}</dd>
                 <dt>"Description"</dt><dd>{if row.description.is_empty() { "—".to_owned() } else { row.description.clone() }}</dd>
@@ -254,12 +263,19 @@ fn Detail(row: PaymentRow, refund: ServerAction<RefundPayment>, refunded: Signal
                     </ul>
                 }.into_any()
             }}
-            {row.can_refund.then(|| view! {
-                <ActionForm action=refund attr:class="form">
-                    <input type="hidden" name="id" value=id.clone() />
-                    <button type="submit" class="button button-secondary" disabled=move || refund.pending().get()>"Refund this payment"</button>
-                </ActionForm>
-            })}
+            {row.can_refund.then(|| view! { <RefundForm id=row.id.clone() /> })}
         </section>
+    }
+}
+
+#[island]
+fn RefundForm(id: String) -> impl IntoView {
+    let refund = ServerAction::<RefundPayment>::new();
+    view! {
+        <FormAlert message=form_error(refund.value()) />
+        <ActionForm action=refund attr:class="form">
+            <input type="hidden" name="id" value=id />
+            <button type="submit" class="button button-secondary" disabled=move || refund.pending().get()>"Refund this payment"</button>
+        </ActionForm>
     }
 }

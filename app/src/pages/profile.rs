@@ -2,7 +2,6 @@ use crate::components::avatar::Avatar;
 use crate::components::checks;
 use crate::components::field::TextField;
 use crate::components::form::{FormAlert, Notice, came_back, echoed, form_error};
-use crate::components::layout::AccountChanged;
 use crate::error::code;
 use crate::server_fns::{ProfileView, ResendConfirmation, UpdateProfile, profile};
 use keyhold::domain::Language;
@@ -13,54 +12,41 @@ use leptos_router::hooks::use_query_map;
 
 #[component]
 pub fn ProfilePage() -> impl IntoView {
-    let query = use_query_map();
-    let action = ServerAction::<UpdateProfile>::new();
-    // Reload after a save, not after a refused one: the form keeps what
-    // was typed next to its error messages.
-    let saves = RwSignal::new(0usize);
-    let account = use_context::<AccountChanged>();
-    Effect::new(move |_| {
-        if matches!(action.value().get(), Some(Ok(()))) {
-            saves.set(action.version().get_untracked());
-            // The header shows the name too.
-            if let Some(account) = account {
-                account.notify();
-            }
-        }
-    });
-    let data = Resource::new(move || saves.get(), |_| profile());
-    let notice = Signal::derive(move || {
-        let q = query.read();
-        if q.get("changed").is_some() {
-            Some("Your password is changed. Every other session has been logged out.".to_owned())
-        } else if q.get("reset").is_some() {
-            Some("Your new password is set, and you are logged in.".to_owned())
-        } else if q.get("confirmation").is_some() {
-            Some("We sent the confirmation link again. It is valid for 24 hours.".to_owned())
-        } else if q.get("done").as_deref() == Some("picture") {
-            Some("Your new picture is set.".to_owned())
-        } else if q.get("saved").is_some() || matches!(action.value().get(), Some(Ok(()))) {
-            Some("Your profile is saved.".to_owned())
-        } else {
-            None
-        }
-    });
+    let query = use_query_map().get_untracked();
+    let notice = if query.get("changed").is_some() {
+        Some("Your password is changed. Every other session has been logged out.")
+    } else if query.get("reset").is_some() {
+        Some("Your new password is set, and you are logged in.")
+    } else if query.get("confirmation").is_some() {
+        Some("We sent the confirmation link again. It is valid for 24 hours.")
+    } else if query.get("done").as_deref() == Some("picture") {
+        Some("Your new picture is set.")
+    } else if query.get("saved").is_some() {
+        Some("Your profile is saved.")
+    } else {
+        None
+    };
+    let picture_error = query.get("error");
+    let data = Resource::new(|| (), |_| profile());
     view! {
         <Title text="Your profile" />
         <Suspense fallback=|| view! { <p class="container">"Loading…"</p> }>
-            {move || Suspend::new(async move {
-                match data.await {
-                    Err(e) if e.is(code::NOT_LOGGED_IN) => view! { <Redirect path="/login?next=%2Fprofile" /> }.into_any(),
-                    Err(e) => view! { <p class="alert alert-error">{e.to_string()}</p> }.into_any(),
-                    Ok(p) => view! { <ProfileCard profile=p action=action notice=notice /> }.into_any(),
-                }
-            })}
+            {move || {
+                let picture_error = picture_error.clone();
+                Suspend::new(async move {
+                    match data.await {
+                        Err(e) if e.is(code::NOT_LOGGED_IN) => view! { <Redirect path="/login?next=%2Fprofile" /> }.into_any(),
+                        Err(e) => view! { <p class="alert alert-error">{e.to_string()}</p> }.into_any(),
+                        Ok(p) => view! { <ProfileCard profile=p notice picture_error /> }.into_any(),
+                    }
+                })
+            }}
         </Suspense>
     }
 }
 
 /// For an SMS registration whose address is not confirmed yet.
-#[component]
+#[island]
 fn UnconfirmedAddress() -> impl IntoView {
     let resend = ServerAction::<ResendConfirmation>::new();
     view! {
@@ -90,9 +76,8 @@ fn picture_error(code: &str, max_bytes: u64) -> String {
 /// The profile picture: shown in the header and the nav, changed by a plain
 /// multipart form (with or without JavaScript).
 #[component]
-fn PictureForm(max_bytes: u64) -> impl IntoView {
-    let query = use_query_map();
-    let error = query.read_untracked().get("error").map(|c| picture_error(&c, max_bytes));
+fn PictureForm(max_bytes: u64, error: Option<String>) -> impl IntoView {
+    let error = error.map(|c| picture_error(&c, max_bytes));
     view! {
         <form method="post" action="/profile/picture" enctype="multipart/form-data" class="picture-form"
             data-testid="picture-form">
@@ -117,20 +102,21 @@ fn email_breaking_at_the_at(email: &str) -> impl IntoView + use<> {
 }
 
 #[component]
-fn ProfileCard(
-    profile: ProfileView,
-    action: ServerAction<UpdateProfile>,
-    notice: Signal<Option<String>>,
-) -> impl IntoView {
-    let value = action.value();
+fn ProfileCard(profile: ProfileView, notice: Option<&'static str>, picture_error: Option<String>) -> impl IntoView {
     // After a round trip without JavaScript, show what was typed.
-    let typed = move |field: &str, saved: &str| echoed(field).unwrap_or_else(|| saved.to_owned());
-    let language = typed("language", &profile.language);
-    let newsletter = if came_back() { echoed("newsletter").is_some_and(|n| !n.is_empty()) } else { profile.newsletter };
-    let account_hint = if profile.account_number_masked.is_empty() {
-        "Up to 13 digits, with the check digit after a dash.".to_owned()
-    } else {
-        format!("Ends in {}. Leave blank to keep it.", profile.account_number_masked)
+    let typed = |field: &str, saved: &str| echoed(field).unwrap_or_else(|| saved.to_owned());
+    let fields = ProfileFields {
+        name: typed("name", &profile.name),
+        phone: typed("phone", &profile.phone),
+        address: typed("address", &profile.address),
+        agency: typed("agency", &profile.agency),
+        language: typed("language", &profile.language),
+        newsletter: if came_back() { echoed("newsletter").is_some_and(|n| !n.is_empty()) } else { profile.newsletter },
+        account_hint: if profile.account_number_masked.is_empty() {
+            "Up to 13 digits, with the check digit after a dash.".to_owned()
+        } else {
+            format!("Ends in {}. Leave blank to keep it.", profile.account_number_masked)
+        },
     };
     view! {
         <section class="card narrow" data-testid="profile">
@@ -144,43 +130,66 @@ fn ProfileCard(
                     </p>
                 </div>
             </div>
-            <PictureForm max_bytes=profile.picture_max_bytes />
-            <Notice message=notice />
+            <PictureForm max_bytes=profile.picture_max_bytes error=picture_error />
+            <Notice message=notice.map(str::to_owned) />
             {(!profile.email_verified).then(|| view! { <UnconfirmedAddress /> })}
-            <FormAlert message=form_error(value) />
-            <ActionForm action=action attr:class="form" attr:novalidate=true attr:data-testid="profile-form">
-                <TextField action_value=value name="name" label="Full name" autocomplete="name" required=true
-                    maxlength=100 check=checks::name value=typed("name", &profile.name) />
-                <TextField action_value=value name="phone" label="Phone" kind="tel" autocomplete="tel"
-                    check=checks::phone value=typed("phone", &profile.phone) />
-                <TextField action_value=value name="address" label="Address" autocomplete="street-address"
-                    maxlength=300 value=typed("address", &profile.address) />
-                <fieldset class="group">
-                    <legend>"Bank account for payouts"</legend>
-                    <div class="row-2">
-                        <TextField action_value=value name="agency" label="Branch" inputmode="numeric"
-                            maxlength=7 check=checks::agency hint="Like 0001." value=typed("agency", &profile.agency) />
-                        <TextField action_value=value name="account_number" label="Account number"
-                            inputmode="numeric" maxlength=16 check=checks::account_number hint=account_hint />
-                    </div>
-                </fieldset>
-                <div class="field">
-                    <label for="language">"Language"</label>
-                    <select id="language" name="language">
-                        {Language::ALL.iter().map(|l| {
-                            view! { <option value=l.as_str() selected=l.as_str() == language>{l.label()}</option> }
-                        }).collect_view()}
-                    </select>
-                </div>
-                <label class="choice">
-                    <input type="checkbox" name="newsletter" value="on" checked=newsletter />
-                    <span>"Email me product news (about once a month)"</span>
-                </label>
-                <button type="submit" class="button button-wide" disabled=move || action.pending().get()>
-                    {move || if action.pending().get() { "Saving…" } else { "Save profile" }}
-                </button>
-            </ActionForm>
+            <ProfileForm fields />
             <p class="aside"><a href="/change-password">"Change your password"</a></p>
         </section>
+    }
+}
+
+/// What the profile form starts with: the stored values, or what was typed
+/// before a round trip without JavaScript.
+#[derive(Clone, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
+struct ProfileFields {
+    name: String,
+    phone: String,
+    address: String,
+    agency: String,
+    language: String,
+    newsletter: bool,
+    account_hint: String,
+}
+
+#[island]
+fn ProfileForm(fields: ProfileFields) -> impl IntoView {
+    let action = ServerAction::<UpdateProfile>::new();
+    let value = action.value();
+    let ProfileFields { name, phone, address, agency, language, newsletter, account_hint } = fields;
+    view! {
+        <FormAlert message=form_error(value) />
+        <ActionForm action=action attr:class="form" attr:novalidate=true attr:data-testid="profile-form">
+            <TextField action_value=value name="name" label="Full name" autocomplete="name" required=true
+                maxlength=100 check=checks::name value=name />
+            <TextField action_value=value name="phone" label="Phone" kind="tel" autocomplete="tel"
+                check=checks::phone value=phone />
+            <TextField action_value=value name="address" label="Address" autocomplete="street-address"
+                maxlength=300 value=address />
+            <fieldset class="group">
+                <legend>"Bank account for payouts"</legend>
+                <div class="row-2">
+                    <TextField action_value=value name="agency" label="Branch" inputmode="numeric"
+                        maxlength=7 check=checks::agency hint="Like 0001." value=agency />
+                    <TextField action_value=value name="account_number" label="Account number"
+                        inputmode="numeric" maxlength=16 check=checks::account_number hint=account_hint />
+                </div>
+            </fieldset>
+            <div class="field">
+                <label for="language">"Language"</label>
+                <select id="language" name="language">
+                    {Language::ALL.iter().map(|l| {
+                        view! { <option value=l.as_str() selected=l.as_str() == language>{l.label()}</option> }
+                    }).collect_view()}
+                </select>
+            </div>
+            <label class="choice">
+                <input type="checkbox" name="newsletter" value="on" checked=newsletter />
+                <span>"Email me product news (about once a month)"</span>
+            </label>
+            <button type="submit" class="button button-wide" disabled=move || action.pending().get()>
+                {move || if action.pending().get() { "Saving…" } else { "Save profile" }}
+            </button>
+        </ActionForm>
     }
 }

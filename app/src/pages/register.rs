@@ -19,23 +19,57 @@ enum Availability {
     Problem(String),
 }
 
+/// What was typed before a round trip without JavaScript (the password
+/// never comes back).
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+struct Typed {
+    name: String,
+    username: String,
+    email: String,
+    phone: String,
+    method: String,
+    role: String,
+}
+
 #[component]
 pub fn RegisterPage() -> impl IntoView {
+    let echo = |field: &str| echoed(field).unwrap_or_default();
+    let typed = Typed {
+        name: echo("name"),
+        username: echo("username"),
+        email: echo("email"),
+        phone: echo("phone"),
+        method: echoed("delivery_method").filter(|m| m == "sms").unwrap_or_else(|| "email".to_owned()),
+        role: echoed("role").filter(|r| r == "creator").unwrap_or_else(|| "consumer".to_owned()),
+    };
+    view! {
+        <Title text="Create your account" />
+        <section class="card narrow">
+            <h1>"Create your account"</h1>
+            <p class="lead">"We will send you a 6-digit code to confirm it is really you."</p>
+            <RegisterForm typed />
+            <p class="aside">"Already have an account? " <a href="/login">"Log in"</a></p>
+        </section>
+    }
+}
+
+#[island]
+fn RegisterForm(typed: Typed) -> impl IntoView {
     let action = ServerAction::<Register>::new();
     let value = action.value();
     let pending = action.pending();
-    let echo = echoed;
 
     // After a round trip without JavaScript, the check button's answer.
     let initial = value.with_untracked(|v| match v {
         Some(Err(e)) if e.is(code::USERNAME_STATUS) => {
-            let name = echoed("username").unwrap_or_default();
+            let name = typed.username.clone();
             if e.available == Some(true) { Availability::Available(name) } else { Availability::Taken(name) }
         }
         _ => Availability::Unknown,
     });
     let availability = RwSignal::new(initial);
-    let username = RwSignal::new(echo("username").unwrap_or_default());
+    let username = RwSignal::new(typed.username.clone());
+    let Typed { name, email, phone, method, role, .. } = typed;
     let username_local = RwSignal::new(None::<String>);
     let username_message = field_message(value, username_local, "username");
     let typed = StoredValue::new(0u64);
@@ -81,14 +115,7 @@ pub fn RegisterPage() -> impl IntoView {
         );
     };
 
-    let method = echo("delivery_method").filter(|m| m == "sms").unwrap_or_else(|| "email".to_owned());
-    let role = echo("role").filter(|r| r == "creator").unwrap_or_else(|| "consumer".to_owned());
-
     view! {
-        <Title text="Create your account" />
-        <section class="card narrow">
-            <h1>"Create your account"</h1>
-            <p class="lead">"We will send you a 6-digit code to confirm it is really you."</p>
             <FormAlert message=form_error(value) />
             <ActionForm action=action attr:class="form" attr:novalidate=true attr:data-testid="register-form">
                 <TextField
@@ -99,7 +126,7 @@ pub fn RegisterPage() -> impl IntoView {
                     required=true
                     maxlength=100
                     check=checks::name
-                    value=echo("name").unwrap_or_default()
+                    value=name
                 />
                 <div class="field" class:has-error=move || username_message.get().is_some()>
                     <label for="username">"Username"</label>
@@ -160,7 +187,7 @@ pub fn RegisterPage() -> impl IntoView {
                     required=true
                     maxlength=254
                     check=checks::email
-                    value=echo("email").unwrap_or_default()
+                    value=email
                 />
                 <TextField
                     action_value=value
@@ -170,7 +197,7 @@ pub fn RegisterPage() -> impl IntoView {
                     autocomplete="tel"
                     hint="Needed only if you want your code by SMS."
                     check=checks::phone
-                    value=echo("phone").unwrap_or_default()
+                    value=phone
                 />
                 <TextField
                     action_value=value
@@ -210,7 +237,5 @@ pub fn RegisterPage() -> impl IntoView {
                     {move || if pending.get() { "Sending your code…" } else { "Create account" }}
                 </button>
             </ActionForm>
-            <p class="aside">"Already have an account? " <a href="/login">"Log in"</a></p>
-        </section>
     }
 }

@@ -45,26 +45,36 @@ fn done_text(done: &str) -> Option<String> {
 
 #[component]
 pub fn UploadsPage() -> impl IntoView {
+    let query = use_query_map().get_untracked();
+    let (done, failed) = (query.get("done"), query.get("error"));
     let data = Resource::new(|| (), |_| files());
     view! {
         <Title text="Your files" />
         <Suspense fallback=|| view! { <p class="container">"Loading…"</p> }>
-            {move || Suspend::new(async move {
-                match data.await {
-                    Err(e) if e.is(code::NOT_LOGGED_IN) => view! { <Redirect path="/login?next=%2Fuploads" /> }.into_any(),
-                    Err(e) => view! { <p class="alert alert-error">{e.to_string()}</p> }.into_any(),
-                    Ok(view) => view! { <FilesCard view /> }.into_any(),
-                }
-            })}
+            {move || {
+                let (done, failed) = (done.clone(), failed.clone());
+                Suspend::new(async move {
+                    match data.await {
+                        Err(e) if e.is(code::NOT_LOGGED_IN) => {
+                            view! { <Redirect path="/login?next=%2Fuploads" /> }.into_any()
+                        }
+                        Err(e) => view! { <p class="alert alert-error">{e.to_string()}</p> }.into_any(),
+                        Ok(view) => {
+                            let notice = done.as_deref().and_then(done_text);
+                            let error = failed.as_deref().map(|c| error_text(c, &view));
+                            view! { <FilesCard view notice error /> }.into_any()
+                        }
+                    }
+                })
+            }}
         </Suspense>
     }
 }
 
-#[component]
-fn FilesCard(view: FilesView) -> impl IntoView {
-    let query = use_query_map();
-    let notice = query.read_untracked().get("done").and_then(|d| done_text(&d));
-    let error = query.read_untracked().get("error").map(|c| error_text(&c, &view));
+/// The list and the upload form: with JavaScript, files uploaded here join
+/// the list without a page load.
+#[island]
+fn FilesCard(view: FilesView, notice: Option<String>, error: Option<String>) -> impl IntoView {
     let quota = view.quota_bytes;
     // Uploads finished on this page join the list without a reload.
     let list = Listing { files: RwSignal::new(view.files.clone()), used: RwSignal::new(view.used_bytes) };

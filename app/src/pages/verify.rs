@@ -11,21 +11,50 @@ use std::time::Duration;
 
 #[component]
 pub fn VerifyPage() -> impl IntoView {
-    let query = use_query_map();
-    let email = move || query.read().get("email").unwrap_or_default();
+    let query = use_query_map().get_untracked();
+    let email = query.get("email").unwrap_or_default();
+    let sent = query.get("sent").as_deref() == Some("1");
+    let status = Resource::new(
+        {
+            let email = email.clone();
+            move || email.clone()
+        },
+        verification_status,
+    );
+    view! {
+        <Title text="Enter your code" />
+        <section class="card narrow">
+            <h1>"Enter your code"</h1>
+            <p class="lead">
+                "We sent a 6-digit code for " <strong data-testid="verify-email">{email.clone()}</strong>
+                " by email, or by SMS if you chose it. You can also use the link in the email."
+            </p>
+            <Suspense fallback=|| ()>
+                {move || {
+                    let email = email.clone();
+                    Suspend::new(async move {
+                        let status = status.await.ok();
+                        view! { <VerifyForms email sent status /> }
+                    })
+                }}
+            </Suspense>
+        </section>
+    }
+}
+
+/// The code form and the resend form: each one's failure can say to start again.
+#[island]
+fn VerifyForms(email: String, sent: bool, status: Option<VerifyStatus>) -> impl IntoView {
     let verify = ServerAction::<VerifyCode>::new();
     let resend = ServerAction::<ResendCode>::new();
-    let status = Resource::new(
-        move || (email(), resend.version().get(), verify.version().get()),
-        |(email, _, _)| verification_status(email),
-    );
 
     let code_local = RwSignal::new(None::<String>);
     let code_message = field_message(verify.value(), code_local, "code");
     let verify_error = form_error(verify.value());
+    let resend_email = email.clone();
     let resend_error = form_error(resend.value());
     let notice = Signal::derive(move || {
-        let resent = matches!(resend.value().get(), Some(Ok(()))) || query.read().get("sent").as_deref() == Some("1");
+        let resent = matches!(resend.value().get(), Some(Ok(()))) || sent;
         resent.then(|| "We sent you a new code. Earlier codes no longer work.".to_owned())
     });
     let start_again = Signal::derive(move || {
@@ -34,64 +63,51 @@ pub fn VerifyPage() -> impl IntoView {
     });
 
     view! {
-        <Title text="Enter your code" />
-        <section class="card narrow">
-            <h1>"Enter your code"</h1>
-            <p class="lead">
-                "We sent a 6-digit code for " <strong data-testid="verify-email">{email}</strong>
-                " by email, or by SMS if you chose it. You can also use the link in the email."
+        <Notice message=notice />
+        <FormAlert message=verify_error />
+        {move || start_again.get().then(|| view! {
+            <p class="alert alert-info">
+                <a href="/register">"Start again"</a> " to get a fresh code."
             </p>
-            <Notice message=notice />
-            <FormAlert message=verify_error />
-            {move || start_again.get().then(|| view! {
-                <p class="alert alert-info">
-                    <a href="/register">"Start again"</a> " to get a fresh code."
-                </p>
-            })}
-            <ActionForm action=verify attr:class="form" attr:novalidate=true attr:data-testid="verify-form">
-                <input type="hidden" name="email" value=email />
-                <div class="field" class:has-error=move || code_message.get().is_some()>
-                    <label for="code">"Verification code"</label>
-                    <input
-                        id="code"
-                        name="code"
-                        class="code-input"
-                        type="text"
-                        inputmode="numeric"
-                        autocomplete="one-time-code"
-                        pattern="[0-9]{6}"
-                        maxlength="7"
-                        required
-                        aria-invalid=move || if code_message.get().is_some() { "true" } else { "false" }
-                        aria-describedby="code-error"
-                        on:input=move |_| code_local.set(None)
-                        on:blur=move |ev| {
-                            let text = event_target_value(&ev);
-                            if !text.is_empty() {
-                                code_local.set(checks::code(&text));
-                            }
+        })}
+        <ActionForm action=verify attr:class="form" attr:novalidate=true attr:data-testid="verify-form">
+            <input type="hidden" name="email" value=email />
+            <div class="field" class:has-error=move || code_message.get().is_some()>
+                <label for="code">"Verification code"</label>
+                <input
+                    id="code"
+                    name="code"
+                    class="code-input"
+                    type="text"
+                    inputmode="numeric"
+                    autocomplete="one-time-code"
+                    pattern="[0-9]{6}"
+                    maxlength="7"
+                    required
+                    aria-invalid=move || if code_message.get().is_some() { "true" } else { "false" }
+                    aria-describedby="code-error"
+                    on:input=move |_| code_local.set(None)
+                    on:blur=move |ev| {
+                        let text = event_target_value(&ev);
+                        if !text.is_empty() {
+                            code_local.set(checks::code(&text));
                         }
-                    />
-                    <p class="field-error" id="code-error" role="alert" hidden=move || code_message.get().is_none()>
-                        {move || code_message.get().unwrap_or_default()}
-                    </p>
-                </div>
-                <button type="submit" class="button button-wide" disabled=move || verify.pending().get()>
-                    {move || if verify.pending().get() { "Checking…" } else { "Verify" }}
-                </button>
-            </ActionForm>
-
-            <div class="resend">
-                <h2>"Didn't get it?"</h2>
-                <FormAlert message=resend_error testid="resend-error" />
-                <Suspense fallback=|| ()>
-                    {move || Suspend::new(async move {
-                        let s = status.await.ok();
-                        view! { <ResendControls status=s resend=resend email=Signal::derive(email) /> }
-                    })}
-                </Suspense>
+                    }
+                />
+                <p class="field-error" id="code-error" role="alert" hidden=move || code_message.get().is_none()>
+                    {move || code_message.get().unwrap_or_default()}
+                </p>
             </div>
-        </section>
+            <button type="submit" class="button button-wide" disabled=move || verify.pending().get()>
+                {move || if verify.pending().get() { "Checking…" } else { "Verify" }}
+            </button>
+        </ActionForm>
+
+        <div class="resend">
+            <h2>"Didn't get it?"</h2>
+            <FormAlert message=resend_error testid="resend-error" />
+            <ResendControls status resend email=resend_email />
+        </div>
     }
 }
 
@@ -99,11 +115,7 @@ pub fn VerifyPage() -> impl IntoView {
 /// plain button (and a server-side check) without, so it never stays disabled
 /// in a page that cannot update itself.
 #[component]
-fn ResendControls(
-    status: Option<VerifyStatus>,
-    resend: ServerAction<ResendCode>,
-    #[prop(into)] email: Signal<String>,
-) -> impl IntoView {
+fn ResendControls(status: Option<VerifyStatus>, resend: ServerAction<ResendCode>, email: String) -> impl IntoView {
     let live = status.as_ref().is_some_and(|s| s.live || s.sends_left > 0);
     let sends_left = status.as_ref().map(|s| s.sends_left).unwrap_or(0);
     let wait = RwSignal::new(status.as_ref().map(|s| s.resend_in).unwrap_or(0));

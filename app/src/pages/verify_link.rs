@@ -8,24 +8,31 @@ use leptos_router::hooks::use_query_map;
 /// scanners that fetch URLs from emails cannot use up the link.
 #[component]
 pub fn VerifyLinkPage() -> impl IntoView {
-    let query = use_query_map();
-    let email = move || query.read().get("email").unwrap_or_default();
-    let token = move || query.read().get("token").unwrap_or_default();
-    let confirm = ServerAction::<ConfirmLink>::new();
+    let query = use_query_map().get_untracked();
+    let email = query.get("email").unwrap_or_default();
+    let token = query.get("token").unwrap_or_default();
     view! {
         <Title text="Confirm your email" />
         <section class="card narrow center">
             <h1>"Confirm your email"</h1>
-            <p class="lead">"Finish creating the account for " <strong>{email}</strong> "."</p>
-            <FormAlert message=form_error(confirm.value()) />
-            <ActionForm action=confirm attr:class="form" attr:data-testid="confirm-form">
-                <input type="hidden" name="email" value=email />
-                <input type="hidden" name="token" value=token />
-                <button type="submit" class="button button-wide" disabled=move || confirm.pending().get()>
-                    "Confirm and log in"
-                </button>
-            </ActionForm>
+            <p class="lead">"Finish creating the account for " <strong>{email.clone()}</strong> "."</p>
+            <ConfirmLinkForm email token />
             <p class="aside">"Link not working? " <a href="/register">"Start again"</a></p>
         </section>
+    }
+}
+
+#[island]
+fn ConfirmLinkForm(email: String, token: String) -> impl IntoView {
+    let confirm = ServerAction::<ConfirmLink>::new();
+    view! {
+        <FormAlert message=form_error(confirm.value()) />
+        <ActionForm action=confirm attr:class="form" attr:data-testid="confirm-form">
+            <input type="hidden" name="email" value=email />
+            <input type="hidden" name="token" value=token />
+            <button type="submit" class="button button-wide" disabled=move || confirm.pending().get()>
+                "Confirm and log in"
+            </button>
+        </ActionForm>
     }
 }

@@ -20,7 +20,7 @@ async fn built_files_come_from_memory_with_their_encodings_and_cache_rules() {
     std::fs::write(pkg.join(format!("{WASM}.gz")), b"gzip-bytes").unwrap();
     std::fs::write(pkg.join(CSS), b"body{}").unwrap();
     std::fs::write(pkg.join("notes.txt"), b"plain").unwrap();
-    std::fs::write(pkg.join(REWRITTEN), b"import '__wasm_split.x.js'").unwrap();
+    std::fs::write(pkg.join(REWRITTEN), b"import './snippets/x.js'").unwrap();
     let root = site.path().display().to_string();
     let app = spawn_app_with(&[("LEPTOS_SITE_ROOT", &root)]).await;
     let get = |path: String, encoding: &'static str| {
@@ -80,16 +80,14 @@ async fn a_site_without_a_file_its_hash_txt_names_stops_the_server_at_start_up()
     let site = tempfile::tempdir().unwrap();
     let pkg = site.path().join("pkg");
     std::fs::create_dir(&pkg).unwrap();
-    std::fs::write(site.path().join("hash.txt"), "js: AAA\nwasm: BBB\ncss: CCC\nmanifest: MMM\nsplit: SSS\n").unwrap();
-    for name in ["keyhold.AAA.js", "keyhold.BBB.wasm", "keyhold.CCC.css", "__wasm_split.SSS.js", "chunk_1.X.wasm"] {
+    std::fs::write(site.path().join("hash.txt"), "js: AAA\nwasm: BBB\ncss: CCC\n").unwrap();
+    // The JS and the stylesheet are deployed; the wasm is not.
+    for name in ["keyhold.AAA.js", "keyhold.CCC.css"] {
         std::fs::write(pkg.join(name), b"").unwrap();
     }
-    // A lazy route's chunks, one of them not deployed.
-    let manifest = r#"{"__login_view_1": ["chunk_1.X", "split___login_view_1.Y"]}"#;
-    std::fs::write(pkg.join("__wasm_split_manifest.MMM.json"), manifest).unwrap();
 
     let out = serve_with_site(site.path()).await;
     assert!(!out.status.success());
     let said = String::from_utf8_lossy(&out.stderr);
-    assert!(said.contains("split___login_view_1.Y.wasm") && said.contains("whole pkg/"), "{said}");
+    assert!(said.contains("keyhold.BBB.wasm") && said.contains("whole pkg/"), "{said}");
 }
