@@ -70,7 +70,8 @@ ensure_wasm_toolchain() {
     touch "$WASM_SYSROOT/.complete"
   fi
   export CARGO_TARGET_WASM32_UNKNOWN_UNKNOWN_LINKER=wasm-ld-19
-  export CARGO_TARGET_WASM32_UNKNOWN_UNKNOWN_RUSTFLAGS="--sysroot=$WASM_SYSROOT"
+  # --cfg erase_components: as .cargo/config.toml sets for the server.
+  export CARGO_TARGET_WASM32_UNKNOWN_UNKNOWN_RUSTFLAGS="--sysroot=$WASM_SYSROOT --cfg erase_components"
   # cargo-leptos calls `cargo` by name for the wasm build: make that Debian's.
   FRONT_PATH="/usr/bin:/bin:$HOME/.cargo/bin:$PATH"
 }
