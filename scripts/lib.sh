@@ -17,6 +17,11 @@ MOTO_VERSION=5.2.5
 say() { printf '\033[1;34m==>\033[0m %s\n' "$*" >&2; }
 die() { printf '\033[1;31merror:\033[0m %s\n' "$*" >&2; exit 1; }
 
+# RUSTFLAGS would replace the flags of .cargo/config.toml for the server
+# (cargo reads one or the other), and the server must be built with
+# `--cfg erase_components` like the wasm, or hydration fails.
+[ -z "${RUSTFLAGS:-}" ] || die "unset RUSTFLAGS: it replaces the build flags in .cargo/config.toml (see README: Performance)"
+
 SUDO=""
 if [ "$(id -u)" -ne 0 ]; then SUDO="sudo"; fi
 

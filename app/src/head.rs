@@ -13,12 +13,12 @@ pub fn hash_entries(hash_txt: &str) -> impl Iterator<Item = (&str, &str)> {
     hash_txt.lines().filter_map(|line| line.split_once(':')).map(|(kind, hash)| (kind.trim(), hash.trim()))
 }
 
-/// The hashed names of the build's files, from `hash.txt`.
+/// The stylesheet's hashed name and the module that starts the islands,
+/// from `hash.txt`.
 #[derive(Debug, Clone, PartialEq, Eq)]
 struct SiteFiles {
     css: String,
-    js: String,
-    wasm: String,
+    start: String,
 }
 
 impl SiteFiles {
@@ -38,8 +38,10 @@ impl SiteFiles {
         let plain_wasm = if hash_txt.is_none() && option_env!("LEPTOS_OUTPUT_NAME").is_none() { "_bg" } else { "" };
         Self {
             css: format!("/{pkg}/{output}{}.css", hash("css")),
-            js: format!("/{pkg}/{output}{}.js", hash("js")),
-            wasm: format!("/{pkg}/{output}{plain_wasm}{}.wasm", hash("wasm")),
+            start: start_script(
+                &format!("/{pkg}/{output}{}.js", hash("js")),
+                &format!("/{pkg}/{output}{plain_wasm}{}.wasm", hash("wasm")),
+            ),
         }
     }
 
@@ -61,31 +63,77 @@ impl SiteFiles {
     }
 }
 
-/// The stylesheet, the app's JS and wasm (fetched while the page parses),
-/// and the module that hydrates the page's islands once both are in, then
-/// marks the page as live (tests and styles use the mark). It carries the
-/// request's nonce: the content security policy allows no other inline script.
+/// The stylesheet, and the module that brings the page's islands (its
+/// forms) to life. A page without islands downloads no wasm; on one with
+/// islands the JS and the wasm are fetched side by side. The module carries
+/// the request's nonce: the content security policy allows no other inline
+/// script.
 #[component]
 pub fn HeadFiles(options: LeptosOptions) -> impl IntoView {
     let files = SiteFiles::of(&options);
-    // Each `<leptos-island>` names its entry point in the wasm and carries
-    // its props; islands are never nested here, so document order will do.
-    let start = format!(
-        "import init, * as app from {js:?};\n\
-         await init({{ module_or_path: {wasm:?} }});\n\
-         app.hydrate();\n\
-         for (const island of document.querySelectorAll(\"leptos-island\")) {{\n\
-         \x20 const entry = app[island.dataset.component];\n\
-         \x20 if (entry) await entry(island); else console.warn(\"no entry point for island\", island.dataset.component);\n\
-         }}\n\
-         document.body.dataset.hydrated = \"true\";",
-        js = files.js,
-        wasm = files.wasm
-    );
     view! {
         <link rel="stylesheet" id="leptos" href=files.css.as_str() />
-        <link rel="modulepreload" href=files.js.as_str() />
-        <link rel="preload" href=files.wasm.as_str() r#as="fetch" r#type="application/wasm" crossorigin="" />
-        <script type="module" nonce=use_nonce()>{start}</script>
+        <script type="module" nonce=use_nonce()>{files.start.as_str()}</script>
+    }
+}
+
+/// The module's text. Each `<leptos-island>` names its entry point in the
+/// wasm and carries its props; islands are never nested here, so document
+/// order will do. One island that fails leaves the others working, and the
+/// page is marked as live either way (tests and styles use the mark).
+fn start_script(js: &str, wasm: &str) -> String {
+    // JSON strings are JavaScript strings; `<` is escaped so that no name can
+    // close the script element.
+    let quote = |s: &str| leptos::serde_json::Value::from(s).to_string().replace('<', "\\u003c");
+    format!(
+        r#"const islands = document.querySelectorAll("leptos-island");
+if (islands.length > 0) {{
+  try {{
+    const wasm = fetch({wasm});
+    const app = await import({js});
+    await app.default({{ module_or_path: wasm }});
+    app.hydrate();
+    for (const island of islands) {{
+      try {{
+        await app[island.dataset.component](island);
+      }} catch (error) {{
+        console.error("island", island.dataset.component, error);
+      }}
+    }}
+  }} catch (error) {{
+    console.error("the page's wasm did not load", error);
+  }}
+}}
+document.body.dataset.hydrated = "true";
+"#,
+        js = quote(js),
+        wasm = quote(wasm)
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{SiteFiles, start_script};
+
+    #[test]
+    fn names_carry_the_hashes_of_hash_txt() {
+        let files = SiteFiles::named("pkg", "keyhold", Some("js: AAA\nwasm: BBB\ncss: CCC\n"));
+        assert_eq!(files.css, "/pkg/keyhold.CCC.css");
+        assert!(files.start.contains(r#"import("/pkg/keyhold.AAA.js")"#), "{}", files.start);
+        assert!(files.start.contains(r#"fetch("/pkg/keyhold.BBB.wasm")"#), "{}", files.start);
+    }
+
+    #[test]
+    fn a_kind_without_a_hash_keeps_its_plain_name() {
+        let files = SiteFiles::named("pkg", "keyhold", Some("js: AAA\n"));
+        assert_eq!(files.css, "/pkg/keyhold.css");
+        assert!(files.start.contains(r#"fetch("/pkg/keyhold.wasm")"#), "{}", files.start);
+    }
+
+    #[test]
+    fn no_name_can_end_the_script_element() {
+        let script = start_script("/pkg/a</script><b>.js", "/pkg/\"x\".wasm");
+        assert!(!script.contains("</script"), "{script}");
+        assert!(script.contains(r#"fetch("/pkg/\"x\".wasm")"#), "{script}");
     }
 }

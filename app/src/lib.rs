@@ -1,6 +1,7 @@
 //! Keyhold's user interface: the page shell, routes, pages and the server
-//! functions they call. Built twice: with `ssr` into the server, with
-//! `hydrate` into the browser's wasm.
+//! functions they call. Built twice: with `ssr` into the server, which
+//! renders every page, and with `hydrate` into the browser's wasm, which
+//! holds only the islands (the interactive parts of pages, mostly forms).
 
 pub mod components;
 pub mod error;
@@ -94,4 +95,14 @@ pub fn App() -> impl IntoView {
 pub fn hydrate() {
     console_error_panic_hook::set_once();
     leptos::mount::hydrate_islands();
+    // A form posted without JavaScript (before the wasm loaded) comes back
+    // with its error in the URL; the server showed it from there, and the
+    // island's action must start from the same error (the router, which
+    // does this on the server, does not run in the browser).
+    let search = leptos::prelude::window().location().search().unwrap_or_default();
+    if let Ok(params) = web_sys::UrlSearchParams::new_with_str(&search)
+        && let (Some(err), Some(path)) = (params.get("__err"), params.get("__path"))
+    {
+        provide_context(leptos::server::ServerActionError::new(&path, &err));
+    }
 }

@@ -57,3 +57,27 @@ test('what is typed before the page hydrates is kept', async ({ page }, testInfo
   await expect(page.locator('#identifier')).toHaveValue('early@example.com');
   await expect(page.locator('#password')).toHaveValue('typed before hydration');
 });
+
+test('a form sent before the page hydrates keeps its errors live', async ({ page }, testInfo) => {
+  test.skip(testInfo.project.name === 'nojs', 'without JavaScript there is no hydration');
+  // The wasm is held back: the form goes as a plain post, and its errors come
+  // back in the URL. Once the islands load they must hold the same errors.
+  let release = () => {};
+  const released = new Promise<void>((resolve) => (release = resolve));
+  await page.route(/\.wasm$/, async (route) => {
+    await released;
+    await route.continue().catch(() => {}); // the first page's request is gone
+  });
+  await page.goto('/register', { waitUntil: 'domcontentloaded' });
+  await page.locator('#name').fill('Ada Early');
+  await page.locator('#username').fill('ada_early');
+  await page.locator('#email').fill('not-an-email');
+  await page.locator('#password').fill('a long enough passphrase');
+  await page.getByTestId('register-submit').click();
+  await expect(page.locator('#email-error')).toHaveText('Enter a valid email address, like name@example.com.');
+  release();
+  await expect(page.locator('body')).toHaveAttribute('data-hydrated', 'true');
+  // Editing the field clears its message: the island knows the error.
+  await page.locator('#email').fill('ada@example.com');
+  await expect(page.locator('#email-error')).toBeHidden();
+});

@@ -38,15 +38,11 @@ pub fn TextField<T: Send + Sync + 'static>(
     /// Browser-side check, run when the field loses focus.
     #[prop(optional)]
     check: Option<fn(&str) -> Option<String>>,
-    /// Initial value (e.g. echoed after a round trip without JavaScript).
+    /// Initial value, rendered by the server (e.g. echoed after a round trip
+    /// without JavaScript).
     #[prop(optional)]
     value: Option<String>,
 ) -> impl IntoView {
-    // The property follows `value` when the field is rendered again in the
-    // browser (a saved profile shows what was stored), but is left alone
-    // while the page hydrates: it would erase what was typed as the app loaded.
-    let hydrating = Owner::current_shared_context().is_some_and(|context| context.during_hydration());
-    let live_value = (!hydrating).then(|| value.clone().unwrap_or_default());
     let local = RwSignal::new(None::<String>);
     let message = field_message(action_value, local, name);
     let error_id = format!("{name}-error");
@@ -66,8 +62,8 @@ pub fn TextField<T: Send + Sync + 'static>(
                 inputmode=inputmode
                 maxlength=maxlength
                 required=required
-                value=value.clone()
-                prop:value=live_value
+                // The attribute only: hydration leaves what was typed meanwhile.
+                value=value
                 aria-invalid=move || if message.get().is_some() { "true" } else { "false" }
                 aria-describedby=described_by
                 on:input=move |_| {

@@ -1,6 +1,6 @@
 //! `/payments` (history, sent and received), `/payments/new` and
 //! `/payments/{id}`. Everything works as plain links and forms; with
-//! JavaScript the forms submit without a page load.
+//! JavaScript a refused form says why without a page load.
 
 use crate::components::field::TextField;
 use crate::components::form::{FormAlert, FormValues, form_error};
@@ -129,8 +129,14 @@ pub fn NewPaymentPage() -> impl IntoView {
 
 #[component]
 fn PaymentFormCard(form: PaymentFormView) -> impl IntoView {
-    // After a round trip without JavaScript, what was typed.
-    let typed = use_context::<FormValues>().map(|v| v.0).unwrap_or_default();
+    // After a round trip without JavaScript, what was typed in this form.
+    let fields = ["idempotency_key", "amount", "currency", "description"];
+    let typed = use_context::<FormValues>()
+        .map(|v| v.0)
+        .unwrap_or_default()
+        .into_iter()
+        .filter(|(k, _)| fields.contains(&k.as_str()) || k.starts_with("beneficiary_"))
+        .collect();
     view! {
         <section class="card narrow" data-testid="new-payment">
             <h1>"New payment"</h1>

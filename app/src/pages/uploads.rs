@@ -147,15 +147,14 @@ fn FileItem(f: FileRow) -> impl IntoView {
     view! {
         <li class="file" data-testid="file">
             <div class="file-main">
-                // rel=external: a download, not a page for the router.
-                <a class="file-name" href=download.clone() download=f.name.clone() rel="external">{f.name.clone()}</a>
+                <a class="file-name" href=download.clone() download=f.name.clone()>{f.name.clone()}</a>
                 <span class="file-meta muted">
                     {human_size(f.size)} " · " {f.content_type} " · "
                     <time datetime=f.created_at.clone()>{date}</time>
                 </span>
             </div>
             <div class="file-actions">
-                <a class="button button-quiet" href=download download=f.name.clone() rel="external">"Download"</a>
+                <a class="button button-quiet" href=download download=f.name.clone()>"Download"</a>
                 <form method="post" action=delete class="inline-form">
                     <button type="submit" class="button button-quiet danger" aria-label=label>"Delete"</button>
                 </form>

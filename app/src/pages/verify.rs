@@ -106,7 +106,7 @@ fn VerifyForms(email: String, sent: bool, status: Option<VerifyStatus>) -> impl 
         <div class="resend">
             <h2>"Didn't get it?"</h2>
             <FormAlert message=resend_error testid="resend-error" />
-            <ResendControls status resend email=resend_email />
+            <ResendControls status resend email=resend_email ended=start_again />
         </div>
     }
 }
@@ -115,8 +115,15 @@ fn VerifyForms(email: String, sent: bool, status: Option<VerifyStatus>) -> impl 
 /// plain button (and a server-side check) without, so it never stays disabled
 /// in a page that cannot update itself.
 #[component]
-fn ResendControls(status: Option<VerifyStatus>, resend: ServerAction<ResendCode>, email: String) -> impl IntoView {
-    let live = status.as_ref().is_some_and(|s| s.live || s.sends_left > 0);
+fn ResendControls(
+    status: Option<VerifyStatus>,
+    resend: ServerAction<ResendCode>,
+    email: String,
+    /// The code ran out of attempts or time since the page loaded.
+    ended: Signal<bool>,
+) -> impl IntoView {
+    let was_live = status.as_ref().is_some_and(|s| s.live || s.sends_left > 0);
+    let live = move || was_live && !ended.get();
     let sends_left = status.as_ref().map(|s| s.sends_left).unwrap_or(0);
     let wait = RwSignal::new(status.as_ref().map(|s| s.resend_in).unwrap_or(0));
     let hydrated = RwSignal::new(false);
@@ -139,7 +146,7 @@ fn ResendControls(status: Option<VerifyStatus>, resend: ServerAction<ResendCode>
     view! {
         <p class="muted" data-testid="resend-info">
             {move || {
-                if !live {
+                if !live() {
                     "This code is no longer active. Start again to get a new one.".to_owned()
                 } else if wait.get() > 0 {
                     format!("You can ask for a new code in {} seconds.", wait.get())

@@ -1,5 +1,5 @@
 //! Security headers on every response: a Content-Security-Policy that allows
-//! no inline script but Leptos' hydration script (which carries the
+//! no inline script but the page's island loader (which carries the
 //! request's nonce; see [`page_policy`]), no framing, no MIME sniffing, a
 //! same-origin Referer, and HSTS outside development.
 
@@ -15,7 +15,7 @@ const DEFAULT_POLICY: &str = "default-src 'self'; script-src 'none'; style-src '
                               object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'";
 
 /// The policy for a page rendered by Leptos with this request's `nonce`:
-/// scripts from this site, the nonce'd hydration script, and the wasm it loads.
+/// scripts from this site, the nonce'd island loader, and the wasm it loads.
 /// In development the page may also open the live-reload websocket. With an
 /// S3 store, `store` is its origin: the browser puts uploads there and
 /// shows pictures from there.
