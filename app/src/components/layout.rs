@@ -5,14 +5,15 @@ use crate::server_fns::{UserView, current_user};
 use leptos::prelude::*;
 
 /// The signed-in person. Read on the server only: every page (and every
-/// form that changes the account) is a fresh page load.
-pub fn use_current_user() -> Resource<Option<UserView>> {
-    Resource::new(|| (), |_| async { current_user().await.ok().flatten() })
+/// form that changes the account) is a fresh page load. Pages read their
+/// data in a `Suspend` rather than a `Resource`: no island needs it, so it is
+/// not serialised into the page for the browser.
+pub async fn signed_in() -> Option<UserView> {
+    current_user().await.ok().flatten()
 }
 
 #[component]
 pub fn Header() -> impl IntoView {
-    let user = use_current_user();
     view! {
         <header class="site-header">
             <nav class="container nav" aria-label="Main">
@@ -22,7 +23,7 @@ pub fn Header() -> impl IntoView {
                 </a>
                 <Suspense fallback=|| view! { <span class="nav-links"></span> }>
                     {move || Suspend::new(async move {
-                        match user.await {
+                        match signed_in().await {
                             Some(user) => view! {
                                 <div class="nav-links" data-testid="nav-signed-in">
                                     {(user.role == "admin").then(|| view! { <a href="/admin/errors">"Errors"</a> })}

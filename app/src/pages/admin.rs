@@ -35,17 +35,15 @@ fn refused(e: &crate::error::AppError, back: &'static str) -> AnyView {
 pub fn AdminErrorsPage() -> impl IntoView {
     let query = use_query_map();
     let get = move |k: &str| query.read().get(k);
-    let data = Resource::new(
-        move || (get("service"), get("date"), get("from"), get("to"), get("type"), get("q"), get("page")),
-        |(service, date, from, to, kind, q, page)| {
-            admin_errors(service, date, from, to, kind, q, page.and_then(|p| p.parse().ok()))
-        },
-    );
+    let data = move || {
+        let page = get("page").and_then(|p| p.parse().ok());
+        admin_errors(get("service"), get("date"), get("from"), get("to"), get("type"), get("q"), page)
+    };
     view! {
         <Title text="Errors" />
         <Suspense fallback=|| view! { <p class="container">"Loading…"</p> }>
             {move || Suspend::new(async move {
-                match data.await {
+                match data().await {
                     Err(e) => refused(&e, "/login?next=%2Fadmin%2Ferrors"),
                     Ok(view) => view! { <Dashboard view /> }.into_any(),
                 }
@@ -327,12 +325,12 @@ fn GroupActions(group: String, service: String, back: String, state: String) -> 
 #[component]
 pub fn AdminErrorPage() -> impl IntoView {
     let params = use_params_map();
-    let data = Resource::new(move || params.read().get("key").unwrap_or_default(), admin_error);
+    let data = move || admin_error(params.read().get("key").unwrap_or_default());
     view! {
         <Title text="Error" />
         <Suspense fallback=|| view! { <p class="container">"Loading…"</p> }>
             {move || Suspend::new(async move {
-                match data.await {
+                match data().await {
                     Err(e) if e.is("not_found") => view! { <crate::pages::not_found::NotFound /> }.into_any(),
                     Err(e) => refused(&e, "/login?next=%2Fadmin%2Ferrors"),
                     Ok(record) => view! { <Detail record /> }.into_any(),
@@ -378,18 +376,16 @@ fn Detail(record: ErrorDetailView) -> impl IntoView {
 pub fn AdminErrorGroupPage() -> impl IntoView {
     let params = use_params_map();
     let query = use_query_map();
-    let data = Resource::new(
-        move || {
-            let p = params.read();
-            (p.get("service").unwrap_or_default(), p.get("group").unwrap_or_default(), query.read().get("page"))
-        },
-        |(service, group, page)| admin_error_group(service, group, page.and_then(|p| p.parse().ok())),
-    );
+    let data = move || {
+        let p = params.read();
+        let page = query.read().get("page").and_then(|p| p.parse().ok());
+        admin_error_group(p.get("service").unwrap_or_default(), p.get("group").unwrap_or_default(), page)
+    };
     view! {
         <Title text="Error group" />
         <Suspense fallback=|| view! { <p class="container">"Loading…"</p> }>
             {move || Suspend::new(async move {
-                match data.await {
+                match data().await {
                     Err(e) if e.is("not_found") => view! { <crate::pages::not_found::NotFound /> }.into_any(),
                     Err(e) => refused(&e, "/login?next=%2Fadmin%2Ferrors"),
                     Ok(view) => view! { <GroupDetail view /> }.into_any(),
@@ -422,12 +418,12 @@ fn GroupDetail(view: ErrorGroupView) -> impl IntoView {
 
 #[component]
 pub fn AdminPage() -> impl IntoView {
-    let data = Resource::new(|| (), |_| crate::server_fns::admin_monitor());
+    let data = crate::server_fns::admin_monitor;
     view! {
         <Title text="Monitoring" />
         <Suspense fallback=|| view! { <p class="container">"Loading…"</p> }>
             {move || Suspend::new(async move {
-                match data.await {
+                match data().await {
                     Err(e) => refused(&e, "/login?next=%2Fadmin"),
                     Ok(view) => view! { <Monitor view /> }.into_any(),
                 }

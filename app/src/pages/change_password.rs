@@ -1,7 +1,7 @@
 use crate::components::checks;
 use crate::components::field::TextField;
 use crate::components::form::{FormAlert, Notice, form_error};
-use crate::components::layout::use_current_user;
+use crate::components::layout::signed_in;
 use crate::server_fns::{ChangePassword, SendChangeCode};
 use leptos::prelude::*;
 use leptos_meta::Title;
@@ -16,12 +16,11 @@ pub fn ChangePasswordPage() -> impl IntoView {
         .get_untracked()
         .get("sent")
         .map(|_| "We emailed you a 6-digit code. Enter it below with your new password.".to_owned());
-    let user = use_current_user();
     view! {
         <Title text="Change your password" />
         <Suspense fallback=|| ()>
             {move || Suspend::new(async move {
-                user.await.is_none().then(|| view! { <Redirect path="/login?next=%2Fchange-password" /> })
+                signed_in().await.is_none().then(|| view! { <Redirect path="/login?next=%2Fchange-password" /> })
             })}
         </Suspense>
         <section class="card narrow">

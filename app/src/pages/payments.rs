@@ -35,12 +35,12 @@ pub fn PaymentsPage() -> impl IntoView {
     let query = use_query_map();
     let role = move || query.read().get("role").filter(|r| r == "received").unwrap_or_else(|| "sent".to_owned());
     let page = move || query.read().get("page").and_then(|p| p.parse().ok()).unwrap_or(1u64);
-    let data = Resource::new(move || (role(), page()), |(role, page)| payment_history(role, page));
+    let data = move || payment_history(role(), page());
     view! {
         <Title text="Payments" />
         <Suspense fallback=|| view! { <p class="container">"Loading…"</p> }>
             {move || Suspend::new(async move {
-                match data.await {
+                match data().await {
                     Err(e) if e.is(code::NOT_LOGGED_IN) => login_redirect("/login?next=%2Fpayments"),
                     Err(e) => view! { <p class="alert alert-error">{e.to_string()}</p> }.into_any(),
                     Ok(view) => view! { <History view /> }.into_any(),
@@ -112,12 +112,12 @@ fn History(view: PaymentsView) -> impl IntoView {
 
 #[component]
 pub fn NewPaymentPage() -> impl IntoView {
-    let form = Resource::new(|| (), |_| payment_form());
+    let form = payment_form;
     view! {
         <Title text="New payment" />
         <Suspense fallback=|| view! { <p class="container">"Loading…"</p> }>
             {move || Suspend::new(async move {
-                match form.await {
+                match form().await {
                     Err(e) if e.is(code::NOT_LOGGED_IN) => login_redirect("/login?next=%2Fpayments%2Fnew"),
                     Err(e) => view! { <p class="alert alert-error">{e.to_string()}</p> }.into_any(),
                     Ok(form) => view! { <PaymentFormCard form /> }.into_any(),
@@ -223,14 +223,14 @@ fn keyhold_field(i: usize, username: bool) -> &'static str {
 
 #[component]
 pub fn PaymentPage() -> impl IntoView {
-    let id = use_params_map().get_untracked().get("id").unwrap_or_default();
+    let params = use_params_map();
     let refunded = use_query_map().get_untracked().get("refunded").is_some();
-    let data = Resource::new(move || id.clone(), payment_detail);
+    let data = move || payment_detail(params.read().get("id").unwrap_or_default());
     view! {
         <Title text="Payment" />
         <Suspense fallback=|| view! { <p class="container">"Loading…"</p> }>
             {move || Suspend::new(async move {
-                match data.await {
+                match data().await {
                     Err(e) if e.is(code::NOT_LOGGED_IN) => login_redirect("/login?next=%2Fpayments"),
                     Err(e) if e.is("not_found") => view! { <crate::pages::not_found::NotFound /> }.into_any(),
                     Err(e) => view! { <p class="alert alert-error">{e.to_string()}</p> }.into_any(),

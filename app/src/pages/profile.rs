@@ -27,14 +27,13 @@ pub fn ProfilePage() -> impl IntoView {
         None
     };
     let picture_error = query.get("error");
-    let data = Resource::new(|| (), |_| profile());
     view! {
         <Title text="Your profile" />
         <Suspense fallback=|| view! { <p class="container">"Loading…"</p> }>
             {move || {
                 let picture_error = picture_error.clone();
                 Suspend::new(async move {
-                    match data.await {
+                    match profile().await {
                         Err(e) if e.is(code::NOT_LOGGED_IN) => view! { <Redirect path="/login?next=%2Fprofile" /> }.into_any(),
                         Err(e) => view! { <p class="alert alert-error">{e.to_string()}</p> }.into_any(),
                         Ok(p) => view! { <ProfileCard profile=p notice picture_error /> }.into_any(),

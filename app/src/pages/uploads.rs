@@ -47,14 +47,13 @@ fn done_text(done: &str) -> Option<String> {
 pub fn UploadsPage() -> impl IntoView {
     let query = use_query_map().get_untracked();
     let (done, failed) = (query.get("done"), query.get("error"));
-    let data = Resource::new(|| (), |_| files());
     view! {
         <Title text="Your files" />
         <Suspense fallback=|| view! { <p class="container">"Loading…"</p> }>
             {move || {
                 let (done, failed) = (done.clone(), failed.clone());
                 Suspend::new(async move {
-                    match data.await {
+                    match files().await {
                         Err(e) if e.is(code::NOT_LOGGED_IN) => {
                             view! { <Redirect path="/login?next=%2Fuploads" /> }.into_any()
                         }

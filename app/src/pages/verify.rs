@@ -14,13 +14,6 @@ pub fn VerifyPage() -> impl IntoView {
     let query = use_query_map().get_untracked();
     let email = query.get("email").unwrap_or_default();
     let sent = query.get("sent").as_deref() == Some("1");
-    let status = Resource::new(
-        {
-            let email = email.clone();
-            move || email.clone()
-        },
-        verification_status,
-    );
     view! {
         <Title text="Enter your code" />
         <section class="card narrow">
@@ -33,7 +26,7 @@ pub fn VerifyPage() -> impl IntoView {
                 {move || {
                     let email = email.clone();
                     Suspend::new(async move {
-                        let status = status.await.ok();
+                        let status = verification_status(email.clone()).await.ok();
                         view! { <VerifyForms email sent status /> }
                     })
                 }}

@@ -256,7 +256,7 @@ async fn the_whole_flow_works_with_plain_form_posts() {
     let page = app.get("/profile").await;
     assert_eq!(page.status(), 200);
     let html = page.text().await.unwrap();
-    assert!(html.contains(">Ann Lee</h1>"), "{html}");
+    assert!(html.contains("<h1>Ann Lee"), "{html}");
     assert!(html.contains("creator"));
 }
 
