@@ -1,4 +1,5 @@
 import { test, expect, snap } from '../support/fixtures';
+import type { Page } from '@playwright/test';
 
 test('the home page loads, and hydrates when JavaScript is on', async ({ page }, testInfo) => {
   const project = testInfo.project.name;
@@ -39,16 +40,23 @@ test('pages follow the dark colour scheme', async ({ page }, testInfo) => {
   await snap(page, 'register-dark', testInfo.project.name);
 });
 
-test('what is typed before the page hydrates is kept', async ({ page }, testInfo) => {
-  test.skip(testInfo.project.name === 'nojs', 'without JavaScript there is no hydration');
-  // Hold the app's wasm back until the fields have been typed into, as a slow
-  // link would.
+/** Holds every request for the app's wasm until the returned function is called. */
+async function holdWasm(page: Page): Promise<() => void> {
   let release = () => {};
   const released = new Promise<void>((resolve) => (release = resolve));
   await page.route(/\.wasm$/, async (route) => {
     await released;
-    await route.continue();
+    // A request of a page navigated away from is gone by then.
+    await route.continue().catch(() => {});
   });
+  return release;
+}
+
+test('what is typed before the page hydrates is kept', async ({ page }, testInfo) => {
+  test.skip(testInfo.project.name === 'nojs', 'without JavaScript there is no hydration');
+  // Hold the app's wasm back until the fields have been typed into, as a slow
+  // link would.
+  const release = await holdWasm(page);
   await page.goto('/login', { waitUntil: 'domcontentloaded' });
   await page.locator('#identifier').fill('early@example.com');
   await page.locator('#password').fill('typed before hydration');
@@ -62,12 +70,7 @@ test('a form sent before the page hydrates keeps its errors live', async ({ page
   test.skip(testInfo.project.name === 'nojs', 'without JavaScript there is no hydration');
   // The wasm is held back: the form goes as a plain post, and its errors come
   // back in the URL. Once the islands load they must hold the same errors.
-  let release = () => {};
-  const released = new Promise<void>((resolve) => (release = resolve));
-  await page.route(/\.wasm$/, async (route) => {
-    await released;
-    await route.continue().catch(() => {}); // the first page's request is gone
-  });
+  const release = await holdWasm(page);
   await page.goto('/register', { waitUntil: 'domcontentloaded' });
   await page.locator('#name').fill('Ada Early');
   await page.locator('#username').fill('ada_early');
