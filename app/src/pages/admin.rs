@@ -33,17 +33,15 @@ fn refused(e: &crate::error::AppError, back: &'static str) -> AnyView {
 
 #[component]
 pub fn AdminErrorsPage() -> impl IntoView {
-    let query = use_query_map();
-    let get = move |k: &str| query.read().get(k);
-    let data = move || {
-        let page = get("page").and_then(|p| p.parse().ok());
-        admin_errors(get("service"), get("date"), get("from"), get("to"), get("type"), get("q"), page)
-    };
+    let query = use_query_map().get_untracked();
+    let get = |k: &str| query.get(k);
+    let page = get("page").and_then(|p| p.parse().ok());
+    let data = admin_errors(get("service"), get("date"), get("from"), get("to"), get("type"), get("q"), page);
     view! {
         <Title text="Errors" />
         <Suspense fallback=|| view! { <p class="container">"Loading…"</p> }>
-            {move || Suspend::new(async move {
-                match data().await {
+            {Suspend::new(async move {
+                match data.await {
                     Err(e) => refused(&e, "/login?next=%2Fadmin%2Ferrors"),
                     Ok(view) => view! { <Dashboard view /> }.into_any(),
                 }
@@ -325,12 +323,12 @@ fn GroupActions(group: String, service: String, back: String, state: String) -> 
 #[component]
 pub fn AdminErrorPage() -> impl IntoView {
     let params = use_params_map();
-    let data = move || admin_error(params.read().get("key").unwrap_or_default());
+    let data = admin_error(params.get_untracked().get("key").unwrap_or_default());
     view! {
         <Title text="Error" />
         <Suspense fallback=|| view! { <p class="container">"Loading…"</p> }>
-            {move || Suspend::new(async move {
-                match data().await {
+            {Suspend::new(async move {
+                match data.await {
                     Err(e) if e.is("not_found") => view! { <crate::pages::not_found::NotFound /> }.into_any(),
                     Err(e) => refused(&e, "/login?next=%2Fadmin%2Ferrors"),
                     Ok(record) => view! { <Detail record /> }.into_any(),
@@ -376,16 +374,14 @@ fn Detail(record: ErrorDetailView) -> impl IntoView {
 pub fn AdminErrorGroupPage() -> impl IntoView {
     let params = use_params_map();
     let query = use_query_map();
-    let data = move || {
-        let p = params.read();
-        let page = query.read().get("page").and_then(|p| p.parse().ok());
-        admin_error_group(p.get("service").unwrap_or_default(), p.get("group").unwrap_or_default(), page)
-    };
+    let p = params.get_untracked();
+    let page = query.get_untracked().get("page").and_then(|p| p.parse().ok());
+    let data = admin_error_group(p.get("service").unwrap_or_default(), p.get("group").unwrap_or_default(), page);
     view! {
         <Title text="Error group" />
         <Suspense fallback=|| view! { <p class="container">"Loading…"</p> }>
-            {move || Suspend::new(async move {
-                match data().await {
+            {Suspend::new(async move {
+                match data.await {
                     Err(e) if e.is("not_found") => view! { <crate::pages::not_found::NotFound /> }.into_any(),
                     Err(e) => refused(&e, "/login?next=%2Fadmin%2Ferrors"),
                     Ok(view) => view! { <GroupDetail view /> }.into_any(),
@@ -418,12 +414,12 @@ fn GroupDetail(view: ErrorGroupView) -> impl IntoView {
 
 #[component]
 pub fn AdminPage() -> impl IntoView {
-    let data = crate::server_fns::admin_monitor;
+    let data = crate::server_fns::admin_monitor();
     view! {
         <Title text="Monitoring" />
         <Suspense fallback=|| view! { <p class="container">"Loading…"</p> }>
-            {move || Suspend::new(async move {
-                match data().await {
+            {Suspend::new(async move {
+                match data.await {
                     Err(e) => refused(&e, "/login?next=%2Fadmin"),
                     Ok(view) => view! { <Monitor view /> }.into_any(),
                 }

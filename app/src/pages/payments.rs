@@ -32,15 +32,15 @@ fn StatusBadge(status: String) -> impl IntoView {
 
 #[component]
 pub fn PaymentsPage() -> impl IntoView {
-    let query = use_query_map();
-    let role = move || query.read().get("role").filter(|r| r == "received").unwrap_or_else(|| "sent".to_owned());
-    let page = move || query.read().get("page").and_then(|p| p.parse().ok()).unwrap_or(1u64);
-    let data = move || payment_history(role(), page());
+    let query = use_query_map().get_untracked();
+    let role = query.get("role").filter(|r| r == "received").unwrap_or_else(|| "sent".to_owned());
+    let page = query.get("page").and_then(|p| p.parse().ok()).unwrap_or(1u64);
+    let data = payment_history(role, page);
     view! {
         <Title text="Payments" />
         <Suspense fallback=|| view! { <p class="container">"Loading…"</p> }>
-            {move || Suspend::new(async move {
-                match data().await {
+            {Suspend::new(async move {
+                match data.await {
                     Err(e) if e.is(code::NOT_LOGGED_IN) => login_redirect("/login?next=%2Fpayments"),
                     Err(e) => view! { <p class="alert alert-error">{e.to_string()}</p> }.into_any(),
                     Ok(view) => view! { <History view /> }.into_any(),
@@ -112,12 +112,12 @@ fn History(view: PaymentsView) -> impl IntoView {
 
 #[component]
 pub fn NewPaymentPage() -> impl IntoView {
-    let form = payment_form;
+    let form = payment_form();
     view! {
         <Title text="New payment" />
         <Suspense fallback=|| view! { <p class="container">"Loading…"</p> }>
-            {move || Suspend::new(async move {
-                match form().await {
+            {Suspend::new(async move {
+                match form.await {
                     Err(e) if e.is(code::NOT_LOGGED_IN) => login_redirect("/login?next=%2Fpayments%2Fnew"),
                     Err(e) => view! { <p class="alert alert-error">{e.to_string()}</p> }.into_any(),
                     Ok(form) => view! { <PaymentFormCard form /> }.into_any(),
@@ -225,12 +225,12 @@ fn keyhold_field(i: usize, username: bool) -> &'static str {
 pub fn PaymentPage() -> impl IntoView {
     let params = use_params_map();
     let refunded = use_query_map().get_untracked().get("refunded").is_some();
-    let data = move || payment_detail(params.read().get("id").unwrap_or_default());
+    let data = payment_detail(params.get_untracked().get("id").unwrap_or_default());
     view! {
         <Title text="Payment" />
         <Suspense fallback=|| view! { <p class="container">"Loading…"</p> }>
-            {move || Suspend::new(async move {
-                match data().await {
+            {Suspend::new(async move {
+                match data.await {
                     Err(e) if e.is(code::NOT_LOGGED_IN) => login_redirect("/login?next=%2Fpayments"),
                     Err(e) if e.is("not_found") => view! { <crate::pages::not_found::NotFound /> }.into_any(),
                     Err(e) => view! { <p class="alert alert-error">{e.to_string()}</p> }.into_any(),

@@ -23,13 +23,10 @@ pub fn VerifyPage() -> impl IntoView {
                 " by email, or by SMS if you chose it. You can also use the link in the email."
             </p>
             <Suspense fallback=|| ()>
-                {move || {
-                    let email = email.clone();
-                    Suspend::new(async move {
-                        let status = verification_status(email.clone()).await.ok();
-                        view! { <VerifyForms email sent status /> }
-                    })
-                }}
+                {Suspend::new(async move {
+                    let status = verification_status(email.clone()).await.ok();
+                    view! { <VerifyForms email sent status /> }
+                })}
             </Suspense>
         </section>
     }
