@@ -18,11 +18,7 @@ pub fn ChangePasswordPage() -> impl IntoView {
         .map(|_| "We emailed you a 6-digit code. Enter it below with your new password.".to_owned());
     view! {
         <Title text="Change your password" />
-        <Suspense fallback=|| ()>
-            {move || Suspend::new(async move {
-                signed_in().await.is_none().then(|| view! { <Redirect path="/login?next=%2Fchange-password" /> })
-            })}
-        </Suspense>
+        {signed_in().is_none().then(|| view! { <Redirect path="/login?next=%2Fchange-password" /> })}
         <section class="card narrow">
             <h1>"Change your password"</h1>
             <Notice message=notice />

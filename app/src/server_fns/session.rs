@@ -14,6 +14,19 @@ pub struct UserView {
     pub picture_url: Option<String>,
 }
 
+#[cfg(feature = "ssr")]
+impl From<&crate::auth::User> for UserView {
+    fn from(u: &crate::auth::User) -> Self {
+        Self {
+            username: u.username.clone(),
+            name: u.name.clone(),
+            email: u.email.clone(),
+            role: u.role.to_string(),
+            picture_url: u.picture_url.clone(),
+        }
+    }
+}
+
 #[server(prefix = "/fn", endpoint = "login")]
 pub async fn login(identifier: String, password: String, next: Option<String>) -> Result<(), AppError> {
     use super::ssr::{Echo, log_in, safe_next};
@@ -35,12 +48,5 @@ pub async fn login(identifier: String, password: String, next: Option<String>) -
 
 #[server(prefix = "/fn", endpoint = "me")]
 pub async fn current_user() -> Result<Option<UserView>, AppError> {
-    let session = super::ssr::auth_session().await?;
-    Ok(session.user.map(|u| UserView {
-        username: u.username,
-        name: u.name,
-        email: u.email,
-        role: u.role.to_string(),
-        picture_url: u.picture_url,
-    }))
+    Ok(super::ssr::auth_session().await?.user.as_ref().map(UserView::from))
 }
