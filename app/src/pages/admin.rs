@@ -39,14 +39,12 @@ pub fn AdminErrorsPage() -> impl IntoView {
     let data = admin_errors(get("service"), get("date"), get("from"), get("to"), get("type"), get("q"), page);
     view! {
         <Title text="Errors" />
-        <Suspense fallback=|| view! { <p class="container">"Loading…"</p> }>
-            {Suspend::new(async move {
-                match data.await {
-                    Err(e) => refused(&e, "/login?next=%2Fadmin%2Ferrors"),
-                    Ok(view) => view! { <Dashboard view /> }.into_any(),
-                }
-            })}
-        </Suspense>
+        {Suspend::new(async move {
+            match data.await {
+                Err(e) => refused(&e, "/login?next=%2Fadmin%2Ferrors"),
+                Ok(view) => view! { <Dashboard view /> }.into_any(),
+            }
+        })}
     }
 }
 
@@ -326,15 +324,13 @@ pub fn AdminErrorPage() -> impl IntoView {
     let data = admin_error(params.get_untracked().get("key").unwrap_or_default());
     view! {
         <Title text="Error" />
-        <Suspense fallback=|| view! { <p class="container">"Loading…"</p> }>
-            {Suspend::new(async move {
-                match data.await {
-                    Err(e) if e.is("not_found") => view! { <crate::pages::not_found::NotFound /> }.into_any(),
-                    Err(e) => refused(&e, "/login?next=%2Fadmin%2Ferrors"),
-                    Ok(record) => view! { <Detail record /> }.into_any(),
-                }
-            })}
-        </Suspense>
+        {Suspend::new(async move {
+            match data.await {
+                Err(e) if e.is("not_found") => view! { <crate::pages::not_found::NotFound /> }.into_any(),
+                Err(e) => refused(&e, "/login?next=%2Fadmin%2Ferrors"),
+                Ok(record) => view! { <Detail record /> }.into_any(),
+            }
+        })}
     }
 }
 
@@ -379,15 +375,13 @@ pub fn AdminErrorGroupPage() -> impl IntoView {
     let data = admin_error_group(p.get("service").unwrap_or_default(), p.get("group").unwrap_or_default(), page);
     view! {
         <Title text="Error group" />
-        <Suspense fallback=|| view! { <p class="container">"Loading…"</p> }>
-            {Suspend::new(async move {
-                match data.await {
-                    Err(e) if e.is("not_found") => view! { <crate::pages::not_found::NotFound /> }.into_any(),
-                    Err(e) => refused(&e, "/login?next=%2Fadmin%2Ferrors"),
-                    Ok(view) => view! { <GroupDetail view /> }.into_any(),
-                }
-            })}
-        </Suspense>
+        {Suspend::new(async move {
+            match data.await {
+                Err(e) if e.is("not_found") => view! { <crate::pages::not_found::NotFound /> }.into_any(),
+                Err(e) => refused(&e, "/login?next=%2Fadmin%2Ferrors"),
+                Ok(view) => view! { <GroupDetail view /> }.into_any(),
+            }
+        })}
     }
 }
 
@@ -417,14 +411,12 @@ pub fn AdminPage() -> impl IntoView {
     let data = crate::server_fns::admin_monitor();
     view! {
         <Title text="Monitoring" />
-        <Suspense fallback=|| view! { <p class="container">"Loading…"</p> }>
-            {Suspend::new(async move {
-                match data.await {
-                    Err(e) => refused(&e, "/login?next=%2Fadmin"),
-                    Ok(view) => view! { <Monitor view /> }.into_any(),
-                }
-            })}
-        </Suspense>
+        {Suspend::new(async move {
+            match data.await {
+                Err(e) => refused(&e, "/login?next=%2Fadmin"),
+                Ok(view) => view! { <Monitor view /> }.into_any(),
+            }
+        })}
     }
 }
 

@@ -38,15 +38,13 @@ pub fn PaymentsPage() -> impl IntoView {
     let data = payment_history(role, page);
     view! {
         <Title text="Payments" />
-        <Suspense fallback=|| view! { <p class="container">"Loading…"</p> }>
-            {Suspend::new(async move {
-                match data.await {
-                    Err(e) if e.is(code::NOT_LOGGED_IN) => login_redirect("/login?next=%2Fpayments"),
-                    Err(e) => view! { <p class="alert alert-error">{e.to_string()}</p> }.into_any(),
-                    Ok(view) => view! { <History view /> }.into_any(),
-                }
-            })}
-        </Suspense>
+        {Suspend::new(async move {
+            match data.await {
+                Err(e) if e.is(code::NOT_LOGGED_IN) => login_redirect("/login?next=%2Fpayments"),
+                Err(e) => view! { <p class="alert alert-error">{e.to_string()}</p> }.into_any(),
+                Ok(view) => view! { <History view /> }.into_any(),
+            }
+        })}
     }
 }
 
@@ -115,15 +113,13 @@ pub fn NewPaymentPage() -> impl IntoView {
     let form = payment_form();
     view! {
         <Title text="New payment" />
-        <Suspense fallback=|| view! { <p class="container">"Loading…"</p> }>
-            {Suspend::new(async move {
-                match form.await {
-                    Err(e) if e.is(code::NOT_LOGGED_IN) => login_redirect("/login?next=%2Fpayments%2Fnew"),
-                    Err(e) => view! { <p class="alert alert-error">{e.to_string()}</p> }.into_any(),
-                    Ok(form) => view! { <PaymentFormCard form /> }.into_any(),
-                }
-            })}
-        </Suspense>
+        {Suspend::new(async move {
+            match form.await {
+                Err(e) if e.is(code::NOT_LOGGED_IN) => login_redirect("/login?next=%2Fpayments%2Fnew"),
+                Err(e) => view! { <p class="alert alert-error">{e.to_string()}</p> }.into_any(),
+                Ok(form) => view! { <PaymentFormCard form /> }.into_any(),
+            }
+        })}
     }
 }
 
@@ -228,16 +224,14 @@ pub fn PaymentPage() -> impl IntoView {
     let data = payment_detail(params.get_untracked().get("id").unwrap_or_default());
     view! {
         <Title text="Payment" />
-        <Suspense fallback=|| view! { <p class="container">"Loading…"</p> }>
-            {Suspend::new(async move {
-                match data.await {
-                    Err(e) if e.is(code::NOT_LOGGED_IN) => login_redirect("/login?next=%2Fpayments"),
-                    Err(e) if e.is("not_found") => view! { <crate::pages::not_found::NotFound /> }.into_any(),
-                    Err(e) => view! { <p class="alert alert-error">{e.to_string()}</p> }.into_any(),
-                    Ok(row) => view! { <Detail row refunded /> }.into_any(),
-                }
-            })}
-        </Suspense>
+        {Suspend::new(async move {
+            match data.await {
+                Err(e) if e.is(code::NOT_LOGGED_IN) => login_redirect("/login?next=%2Fpayments"),
+                Err(e) if e.is("not_found") => view! { <crate::pages::not_found::NotFound /> }.into_any(),
+                Err(e) => view! { <p class="alert alert-error">{e.to_string()}</p> }.into_any(),
+                Ok(row) => view! { <Detail row refunded /> }.into_any(),
+            }
+        })}
     }
 }
 

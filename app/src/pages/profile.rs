@@ -29,15 +29,13 @@ pub fn ProfilePage() -> impl IntoView {
     let picture_error = query.get("error");
     view! {
         <Title text="Your profile" />
-        <Suspense fallback=|| view! { <p class="container">"Loading…"</p> }>
-            {Suspend::new(async move {
-                match profile().await {
-                    Err(e) if e.is(code::NOT_LOGGED_IN) => view! { <Redirect path="/login?next=%2Fprofile" /> }.into_any(),
-                    Err(e) => view! { <p class="alert alert-error">{e.to_string()}</p> }.into_any(),
-                    Ok(p) => view! { <ProfileCard profile=p notice picture_error /> }.into_any(),
-                }
-            })}
-        </Suspense>
+        {Suspend::new(async move {
+            match profile().await {
+                Err(e) if e.is(code::NOT_LOGGED_IN) => view! { <Redirect path="/login?next=%2Fprofile" /> }.into_any(),
+                Err(e) => view! { <p class="alert alert-error">{e.to_string()}</p> }.into_any(),
+                Ok(p) => view! { <ProfileCard profile=p notice picture_error /> }.into_any(),
+            }
+        })}
     }
 }
 

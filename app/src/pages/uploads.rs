@@ -49,21 +49,19 @@ pub fn UploadsPage() -> impl IntoView {
     let (done, failed) = (query.get("done"), query.get("error"));
     view! {
         <Title text="Your files" />
-        <Suspense fallback=|| view! { <p class="container">"Loading…"</p> }>
-            {Suspend::new(async move {
-                match files().await {
-                    Err(e) if e.is(code::NOT_LOGGED_IN) => {
-                        view! { <Redirect path="/login?next=%2Fuploads" /> }.into_any()
-                    }
-                    Err(e) => view! { <p class="alert alert-error">{e.to_string()}</p> }.into_any(),
-                    Ok(view) => {
-                        let notice = done.as_deref().and_then(done_text);
-                        let error = failed.as_deref().map(|c| error_text(c, &view));
-                        view! { <FilesCard view notice error /> }.into_any()
-                    }
+        {Suspend::new(async move {
+            match files().await {
+                Err(e) if e.is(code::NOT_LOGGED_IN) => {
+                    view! { <Redirect path="/login?next=%2Fuploads" /> }.into_any()
                 }
-            })}
-        </Suspense>
+                Err(e) => view! { <p class="alert alert-error">{e.to_string()}</p> }.into_any(),
+                Ok(view) => {
+                    let notice = done.as_deref().and_then(done_text);
+                    let error = failed.as_deref().map(|c| error_text(c, &view));
+                    view! { <FilesCard view notice error /> }.into_any()
+                }
+            }
+        })}
     }
 }
 

@@ -22,12 +22,10 @@ pub fn VerifyPage() -> impl IntoView {
                 "We sent a 6-digit code for " <strong data-testid="verify-email">{email.clone()}</strong>
                 " by email, or by SMS if you chose it. You can also use the link in the email."
             </p>
-            <Suspense fallback=|| ()>
-                {Suspend::new(async move {
-                    let status = verification_status(email.clone()).await.ok();
-                    view! { <VerifyForms email sent status /> }
-                })}
-            </Suspense>
+            {Suspend::new(async move {
+                let status = verification_status(email.clone()).await.ok();
+                view! { <VerifyForms email sent status /> }
+            })}
         </section>
     }
 }
