@@ -171,6 +171,10 @@ fn RegisterForm(typed: Typed) -> impl IntoView {
                             Availability::Taken(name) => {
                                 view! { <span class="bad">"✗ @" {name} " is taken"</span> }.into_any()
                             }
+                            // Once the field has its error (the form was sent), that says it.
+                            Availability::Problem(_) if username_message.get().is_some() => {
+                                view! { <span></span> }.into_any()
+                            }
                             Availability::Problem(msg) => view! { <span class="bad">{msg}</span> }.into_any(),
                         }}
                     </p>
