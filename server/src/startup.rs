@@ -223,7 +223,6 @@ fn page_context(state: &AppState) {
     if let (Some(nonce), Some(res)) = (use_nonce(), use_context::<leptos_axum::ResponseOptions>())
         && let Ok(policy) = HeaderValue::from_str(&middleware::headers::page_policy(
             &nonce,
-            state.core.settings.is_development(),
             state.core.settings.object_store.browser_origin().as_deref(),
         ))
     {

@@ -16,15 +16,13 @@ const DEFAULT_POLICY: &str = "default-src 'self'; script-src 'none'; style-src '
 
 /// The policy for a page rendered by Leptos with this request's `nonce`:
 /// scripts from this site, the nonce'd island loader, and the wasm it loads.
-/// In development the page may also open the live-reload websocket. With an
-/// S3 store, `store` is its origin: the browser puts uploads there and
+/// With an S3 store, `store` is its origin: the browser puts uploads there and
 /// shows pictures from there.
-pub fn page_policy(nonce: &str, development: bool, store: Option<&str>) -> String {
+pub fn page_policy(nonce: &str, store: Option<&str>) -> String {
     let store = store.map(|s| format!(" {s}")).unwrap_or_default();
-    let connect = if development { "'self' ws:" } else { "'self'" };
     format!(
         "default-src 'self'; script-src 'self' 'nonce-{nonce}' 'wasm-unsafe-eval'; style-src 'self'; \
-         img-src 'self' data:{store}; connect-src {connect}{store}; object-src 'none'; base-uri 'none'; \
+         img-src 'self' data:{store}; connect-src 'self'{store}; object-src 'none'; base-uri 'none'; \
          form-action 'self'; frame-ancestors 'none'"
     )
 }
@@ -58,10 +56,10 @@ mod tests {
 
     #[test]
     fn pages_allow_only_their_own_nonce() {
-        let policy = page_policy("abc123", false, None);
+        let policy = page_policy("abc123", None);
         assert!(policy.contains("script-src 'self' 'nonce-abc123' 'wasm-unsafe-eval';"));
         assert!(!policy.contains("unsafe-inline"));
-        let s3 = page_policy("n", false, Some("http://127.0.0.1:9000"));
+        let s3 = page_policy("n", Some("http://127.0.0.1:9000"));
         assert!(s3.contains("connect-src 'self' http://127.0.0.1:9000;"), "{s3}");
         assert!(DEFAULT_POLICY.contains("script-src 'none'") && DEFAULT_POLICY.contains("frame-ancestors 'none'"));
     }
