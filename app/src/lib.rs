@@ -93,6 +93,8 @@ pub fn App() -> impl IntoView {
 #[wasm_bindgen::prelude::wasm_bindgen]
 pub fn hydrate() {
     console_error_panic_hook::set_once();
+    // Set before the islands' forms set Leptos' default, which only the first one may.
+    _ = leptos::server_fn::redirect::set_redirect_hook(follow_redirect);
     leptos::mount::hydrate_islands();
     // A form posted without JavaScript (before the wasm loaded) comes back
     // with its error in the URL; the server showed it from there, and the
@@ -103,5 +105,27 @@ pub fn hydrate() {
         && let (Some(err), Some(path)) = (params.get("__err"), params.get("__path"))
     {
         provide_context(leptos::server::ServerActionError::new(&path, &err));
+    }
+}
+
+/// Where a form's server function sends the browser once it succeeded. A
+/// place on the page already shown (`…#group-x`: the admin's error group
+/// just moved) reloads the page there: following such a link only scrolls,
+/// and would leave the page as it was before the form was sent.
+#[cfg(feature = "hydrate")]
+fn follow_redirect(to: &str) {
+    let location = leptos::prelude::window().location();
+    let Ok(here) = location.href() else { return };
+    let (Ok(target), Ok(current)) = (web_sys::Url::new_with_base(to, &here), web_sys::Url::new(&here)) else {
+        return;
+    };
+    let same_page = target.origin() == current.origin()
+        && target.pathname() == current.pathname()
+        && target.search() == current.search();
+    if same_page && !target.hash().is_empty() {
+        _ = location.replace(&target.href());
+        _ = location.reload();
+    } else {
+        _ = location.set_href(&target.href());
     }
 }

@@ -75,6 +75,28 @@ test('an admin sees the chart, groups and errors, reads one, and resolves a grou
   await expect(page).toHaveURL(/\/admin\?dropped=\d+$/);
   await expect(page.getByTestId('notice')).toContainText('user cache entries dropped');
   await snapBoth(page, 'admin-monitor', project);
+
+  // A group moved further down a long list comes back where it was, not at the top.
+  const busy = `busy-${project}`;
+  for (const word of ['alpha', 'bravo', 'charlie', 'delta', 'echo', 'foxtrot', 'golf', 'hotel']) {
+    const res = await request.post('/api/errors', {
+      headers: { authorization: `Bearer ${INGEST}` },
+      data: { service: busy, type: 'lookup', message: `Lookup of ${word} failed` },
+    });
+    expect(res.status()).toBe(201);
+  }
+  await page.setViewportSize({ width: 390, height: 640 });
+  await page.goto(`/admin/errors?service=${busy}`);
+  await waitForApp(page, project);
+  const groups = page.getByTestId('groups').getByTestId('group');
+  await expect(groups).toHaveCount(8);
+  const id = await groups.last().getAttribute('id');
+  await groups.last().getByRole('button', { name: 'Resolve' }).click();
+  const moved = page.locator(`[id="${id}"]`);
+  await expect(moved.getByTestId('group-state')).toHaveText('Resolved');
+  await expect(moved).toBeInViewport();
+  expect(await page.evaluate(() => window.scrollY)).toBeGreaterThan(0);
+  await snap(page, 'admin-group-resolved-in-place', project);
 });
 
 test('a signed-in non-admin is refused the dashboard', async ({ page, mailbox }, testInfo) => {

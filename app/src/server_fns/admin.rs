@@ -233,10 +233,14 @@ pub async fn set_error_group(service: String, group: String, action: String, bac
         _ => GroupState::Open,
     };
     let result = keyhold::flows::errors::set_group_state(&core, admin, &service, &group, state).await;
-    // Back to the dashboard as it was (only a path under /admin/errors).
+    // Back to the dashboard as it was (only a path under /admin/errors),
+    // at the group just moved rather than at the top of the page.
     let back =
         if back.starts_with("/admin/errors") && !back.starts_with("//") { back } else { "/admin/errors".to_owned() };
-    super::ssr::finish(result, |_| back.clone(), super::ssr::Echo::default()).await
+    let back = back.split('#').next().unwrap_or_default();
+    let anchored = !group.is_empty() && group.chars().all(|c| c.is_ascii_alphanumeric());
+    let to = if anchored { format!("{back}#group-{group}") } else { back.to_owned() };
+    super::ssr::finish(result, |_| to, super::ssr::Echo::default()).await
 }
 
 /// The monitoring panel's figures, ready to show.

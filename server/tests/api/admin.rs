@@ -292,6 +292,40 @@ async fn a_range_of_days_pages_newest_first_across_the_days() {
     assert_eq!(res.status(), 400, "from after to");
 }
 
+/// The dashboard's buttons (a plain form post) come back to the page they
+/// were pressed on, at the group they moved; only a dashboard path is followed.
+#[tokio::test]
+async fn a_group_moved_from_the_dashboard_comes_back_to_it() {
+    let (app, boss) = admin_app().await;
+    ingest(&app, Some(INGEST), &record("orders", "timeout", "Order 1 timed out")).await;
+    let res = app.client.get(app.url("/api/admin/errors/groups?service=orders")).bearer_auth(&boss).send().await;
+    let body: Value = res.unwrap().json().await.unwrap();
+    let id = body["groups"][0]["id"].as_str().unwrap().to_owned();
+    let browser = crate::helpers::http_client();
+    app.call_fn_as(&browser, "login", &[("identifier", "boss"), ("password", PASSWORD)]).await;
+    let moved = |action: &'static str, group: String, back: &'static str| {
+        let req = browser
+            .post(app.url("/fn/admin-error-group"))
+            .header("origin", &app.address)
+            .header("accept", "text/html,application/xhtml+xml")
+            .form(&[("service", "orders"), ("group", &group), ("action", action), ("back", back)]);
+        async move {
+            let res = req.send().await.unwrap();
+            assert!(res.status().is_redirection(), "{}", res.status());
+            res.headers()["location"].to_str().unwrap().to_owned()
+        }
+    };
+    let anchor = format!("#group-{id}");
+    let to = moved("resolve", id.clone(), "/admin/errors?service=orders&page=2").await;
+    assert_eq!(to, format!("/admin/errors?service=orders&page=2{anchor}"));
+    assert_eq!(moved("reopen", id.clone(), "//evil.example/admin/errors").await, format!("/admin/errors{anchor}"));
+    let to = moved("ignore", id.clone(), "/admin/errors?service=orders#somewhere").await;
+    assert_eq!(to, format!("/admin/errors?service=orders{anchor}"));
+    let res = app.client.get(app.url("/api/admin/errors/groups?service=orders")).bearer_auth(&boss).send().await;
+    let body: Value = res.unwrap().json().await.unwrap();
+    assert_eq!(body["groups"][0]["state"], "ignored");
+}
+
 #[tokio::test]
 async fn alike_errors_group_and_a_resolved_group_that_recurs_regresses() {
     let (app, boss) = admin_app().await;
