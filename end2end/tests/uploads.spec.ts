@@ -60,6 +60,13 @@ test('upload files, see them listed, download and delete them', async ({ page, m
   await expect(page.getByTestId('notice')).toHaveText('The file is deleted.');
   await expect(page.getByTestId('file')).toHaveCount(1);
   await snapBoth(page, 'uploads-deleted', project);
+
+  // One more next to a stored file: it lists first (with JavaScript, above the stored ones).
+  await chooseAndSend(page, project, [textFile('later.txt', 5)]);
+  await expect(page.getByTestId('file')).toHaveCount(2);
+  await expect(page.getByTestId('file').first()).toContainText('later.txt');
+  await expect(page.getByTestId('no-files')).toBeHidden();
+  await snapBoth(page, 'uploads-added', project);
 });
 
 test('files dropped on the page upload like chosen ones', async ({ page, mailbox }, testInfo) => {

@@ -65,45 +65,73 @@ pub fn UploadsPage() -> impl IntoView {
     }
 }
 
-/// The list and the upload form: with JavaScript, files uploaded here join
-/// the list without a page load.
-#[island]
+/// The card: the upload form, then the files stored before the page
+/// loaded, which the server renders once and the browser never hydrates
+/// (so the list is not sent a second time as the island's props).
+#[component]
 fn FilesCard(view: FilesView, notice: Option<String>, error: Option<String>) -> impl IntoView {
-    let quota = view.quota_bytes;
-    // Uploads finished on this page join the list without a reload.
-    let list = Listing { files: RwSignal::new(view.files.clone()), used: RwSignal::new(view.used_bytes) };
-    let queue = RwSignal::new(Vec::<queue::Row>::new());
+    let FilesView { files, used_bytes, quota_bytes, max_bytes } = view;
+    let had_files = !files.is_empty();
     view! {
         <section class="card wide" data-testid="uploads">
             <h1>"Your files"</h1>
-            <p class="muted usage">
-                <meter min="0" max=quota value=move || list.used.get().min(quota) aria-label="Space used"></meter>
-                <span data-testid="usage">
-                    {move || format!("{} of {} used", human_size(list.used.get()), human_size(quota))}
-                </span>
-            </p>
-            {notice.map(|n| view! { <div class="alert alert-success" role="status" data-testid="notice">{n}</div> })}
-            {error.map(|e| view! { <div class="alert alert-error" role="alert" data-testid="form-error">{e}</div> })}
-            <form method="post" action="/uploads" enctype="multipart/form-data" class="dropzone"
-                data-testid="upload-form"
-                on:submit=move |ev| queue::submit(ev, queue, list)
-                on:dragover=queue::drag_over
-                on:drop=move |ev| queue::dropped(ev, queue, list)>
-                <label for="file-input" class="dropzone-label">
-                    <strong>"Choose files"</strong>" or drop them here"
-                </label>
-                <input id="file-input" type="file" name="file" multiple data-testid="file-input"
-                    on:change=move |ev| queue::chosen(ev, queue, list) />
-                <p class="hint">{format!("Up to {} each.", human_size(view.max_bytes))}</p>
-                <button type="submit" class="button">"Upload"</button>
-            </form>
-            <queue::Queue queue />
-            <FileList list />
+            <UploadForm used_bytes quota_bytes max_bytes had_files notice error />
+            <ul class="file-list" data-testid="file-list">
+                {files.into_iter().map(|f| view! { <FileItem f /> }).collect_view()}
+            </ul>
         </section>
     }
 }
 
-/// The files shown, and the bytes they hold.
+/// The space used, the form and its queue: with JavaScript, files uploaded
+/// here join a list of their own above the stored ones, without a page load.
+#[island]
+fn UploadForm(
+    used_bytes: u64,
+    quota_bytes: u64,
+    max_bytes: u64,
+    had_files: bool,
+    notice: Option<String>,
+    error: Option<String>,
+) -> impl IntoView {
+    let quota = quota_bytes;
+    let list = Listing { files: RwSignal::new(Vec::new()), used: RwSignal::new(used_bytes) };
+    let queue = RwSignal::new(Vec::<queue::Row>::new());
+    view! {
+        <p class="muted usage">
+            <meter min="0" max=quota value=move || list.used.get().min(quota) aria-label="Space used"></meter>
+            <span data-testid="usage">
+                {move || format!("{} of {} used", human_size(list.used.get()), human_size(quota))}
+            </span>
+        </p>
+        {notice.map(|n| view! { <div class="alert alert-success" role="status" data-testid="notice">{n}</div> })}
+        {error.map(|e| view! { <div class="alert alert-error" role="alert" data-testid="form-error">{e}</div> })}
+        <form method="post" action="/uploads" enctype="multipart/form-data" class="dropzone"
+            data-testid="upload-form"
+            on:submit=move |ev| queue::submit(ev, queue, list)
+            on:dragover=queue::drag_over
+            on:drop=move |ev| queue::dropped(ev, queue, list)>
+            <label for="file-input" class="dropzone-label">
+                <strong>"Choose files"</strong>" or drop them here"
+            </label>
+            <input id="file-input" type="file" name="file" multiple data-testid="file-input"
+                on:change=move |ev| queue::chosen(ev, queue, list) />
+            <p class="hint">{format!("Up to {} each.", human_size(max_bytes))}</p>
+            <button type="submit" class="button">"Upload"</button>
+        </form>
+        <queue::Queue queue />
+        <p class="empty muted" data-testid="no-files" hidden=move || had_files || !list.files.read().is_empty()>
+            "No files yet."
+        </p>
+        <ul class="file-list fresh" data-testid="new-files" hidden=move || list.files.read().is_empty()>
+            <For each=move || list.files.get() key=|f| f.key.clone() let:f>
+                <FileItem f />
+            </For>
+        </ul>
+    }
+}
+
+/// The files uploaded on this page, and the bytes all files hold.
 #[derive(Clone, Copy)]
 pub struct Listing {
     files: RwSignal<Vec<FileRow>>,
@@ -116,18 +144,6 @@ impl Listing {
     fn add(self, file: FileRow) {
         self.used.update(|u| *u += file.size);
         self.files.update(|f| f.insert(0, file));
-    }
-}
-
-#[component]
-fn FileList(list: Listing) -> impl IntoView {
-    view! {
-        <p class="empty muted" data-testid="no-files" hidden=move || !list.files.read().is_empty()>"No files yet."</p>
-        <ul class="file-list" data-testid="file-list">
-            <For each=move || list.files.get() key=|f| f.key.clone() let:f>
-                <FileItem f />
-            </For>
-        </ul>
     }
 }
 

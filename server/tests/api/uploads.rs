@@ -582,6 +582,9 @@ async fn without_javascript_a_multipart_form_streams_through_the_same_steps() {
     assert_eq!(res.headers()["location"], "/uploads?done=uploaded-2");
     let page = app.get("/uploads").await.text().await.unwrap();
     assert!(page.contains("one.txt") && page.contains("two.txt"), "listed on the page");
+    // Listed once: as HTML, not again in the upload form island's props.
+    let props = page.split("data-props=\"").nth(1).and_then(|p| p.split('"').next()).unwrap_or_default();
+    assert!(props.contains("quota_bytes") && !props.contains("one.txt"), "{props}");
     assert!(app.keys("upload_request:*").await.is_empty(), "every request completed");
 
     let res = post(vec![("big.txt", vec![b'x'; 1001])]).await.unwrap();
