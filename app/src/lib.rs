@@ -93,7 +93,8 @@ pub fn App() -> impl IntoView {
 #[wasm_bindgen::prelude::wasm_bindgen]
 pub fn hydrate() {
     console_error_panic_hook::set_once();
-    // Set before the islands' forms set Leptos' default, which only the first one may.
+    // Only the first hook set counts: the page head calls this before any
+    // island's entry point, so it comes before the forms' own default.
     _ = leptos::server_fn::redirect::set_redirect_hook(follow_redirect);
     leptos::mount::hydrate_islands();
     // A form posted without JavaScript (before the wasm loaded) comes back
@@ -115,8 +116,12 @@ pub fn hydrate() {
 #[cfg(feature = "hydrate")]
 fn follow_redirect(to: &str) {
     let location = leptos::prelude::window().location();
-    let Ok(here) = location.href() else { return };
-    let (Ok(target), Ok(current)) = (web_sys::Url::new_with_base(to, &here), web_sys::Url::new(&here)) else {
+    let parsed = location
+        .href()
+        .ok()
+        .and_then(|here| Some((web_sys::Url::new_with_base(to, &here).ok()?, web_sys::Url::new(&here).ok()?)));
+    let Some((target, current)) = parsed else {
+        _ = location.set_href(to);
         return;
     };
     let same_page = target.origin() == current.origin()

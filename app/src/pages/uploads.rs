@@ -76,9 +76,11 @@ fn FilesCard(view: FilesView, notice: Option<String>, error: Option<String>) -> 
         <section class="card wide" data-testid="uploads">
             <h1>"Your files"</h1>
             <UploadForm used_bytes quota_bytes max_bytes had_files notice error />
-            <ul class="file-list" data-testid="file-list">
-                {files.into_iter().map(|f| view! { <FileItem f /> }).collect_view()}
-            </ul>
+            {had_files.then(|| view! {
+                <ul class="file-list" data-testid="file-list">
+                    {files.into_iter().map(|f| view! { <FileItem f /> }).collect_view()}
+                </ul>
+            })}
         </section>
     }
 }

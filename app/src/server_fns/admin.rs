@@ -233,14 +233,54 @@ pub async fn set_error_group(service: String, group: String, action: String, bac
         _ => GroupState::Open,
     };
     let result = keyhold::flows::errors::set_group_state(&core, admin, &service, &group, state).await;
-    // Back to the dashboard as it was (only a path under /admin/errors),
-    // at the group just moved rather than at the top of the page.
-    let back =
-        if back.starts_with("/admin/errors") && !back.starts_with("//") { back } else { "/admin/errors".to_owned() };
-    let back = back.split('#').next().unwrap_or_default();
-    let anchored = !group.is_empty() && group.chars().all(|c| c.is_ascii_alphanumeric());
-    let to = if anchored { format!("{back}#group-{group}") } else { back.to_owned() };
+    let to = back_to_group(&back, &group);
     super::ssr::finish(result, |_| to, super::ssr::Echo::default()).await
+}
+
+/// Back to the dashboard as it was (only a plain path under /admin/errors),
+/// at the group just moved rather than at the top of the page.
+#[cfg(feature = "ssr")]
+fn back_to_group(back: &str, group: &str) -> String {
+    const DASHBOARD: &str = "/admin/errors";
+    let back = back.split('#').next().unwrap_or_default();
+    // Browsers read `\` as `/` and drop tabs and newlines; `..` would climb out.
+    let plain = back.chars().all(|c| c.is_ascii_graphic() && c != '\\')
+        && !back.split(['/', '?']).any(|segment| segment == "..");
+    let under = back == DASHBOARD || back.starts_with("/admin/errors?") || back.starts_with("/admin/errors/");
+    let back = if plain && under { back } else { DASHBOARD };
+    let anchored = !group.is_empty() && group.chars().all(|c| c.is_ascii_alphanumeric());
+    if anchored { format!("{back}#group-{group}") } else { back.to_owned() }
+}
+
+#[cfg(all(test, feature = "ssr"))]
+mod tests {
+    use super::back_to_group;
+
+    #[test]
+    fn a_moved_group_comes_back_to_its_place_on_the_dashboard() {
+        let id = "0123456789abcdef";
+        assert_eq!(
+            back_to_group("/admin/errors?service=a&page=2", id),
+            format!("/admin/errors?service=a&page=2#group-{id}")
+        );
+        assert_eq!(back_to_group("/admin/errors#top", id), format!("/admin/errors#group-{id}"));
+        let group_page = format!("/admin/errors/groups/orders/{id}?page=2");
+        assert_eq!(back_to_group(&group_page, id), format!("{group_page}#group-{id}"));
+        for elsewhere in [
+            "//evil.example",
+            "https://evil.example/admin/errors",
+            "/admin/errors/../../profile",
+            "/admin/errors/..",
+            "/admin/errors\\..\\x",
+            "/admin/errors?a=1\nLocation: x",
+            "/admin/errorsx",
+            "",
+        ] {
+            assert_eq!(back_to_group(elsewhere, id), format!("/admin/errors#group-{id}"), "{elsewhere:?}");
+        }
+        assert_eq!(back_to_group("/admin/errors", "a b"), "/admin/errors");
+        assert_eq!(back_to_group("/admin/errors", ""), "/admin/errors");
+    }
 }
 
 /// The monitoring panel's figures, ready to show.
