@@ -6,6 +6,7 @@ use crate::helpers::{TestApp, create_account, spawn_app, spawn_app_with};
 use axum::Router;
 use axum::routing::post;
 use keyhold::provider::signature;
+use keyhold::store::payments::{self, Moved, Status};
 use redis::AsyncCommands;
 use serde_json::{Value, json};
 use std::sync::{Arc, Mutex};
@@ -467,6 +468,20 @@ async fn the_stripe_provider_speaks_payment_intents_with_the_idempotency_key() {
     assert_eq!(later["status"], "pending");
     assert!(intent.starts_with("pi_"), "{later}");
     let id = later["id"].as_str().unwrap();
+    // The store refuses such a move itself, even for a caller that read the
+    // payment before the intent was noted (a webhook racing the charge).
+    let mut read_before = payments::get(&app.core.redis, id.parse().unwrap()).await.unwrap().unwrap();
+    read_before.provider_ref = None;
+    let moved = payments::transition(
+        &app.core.redis,
+        &read_before,
+        Status::Pending,
+        Status::Succeeded,
+        Some("pi_someone_else"),
+    )
+    .await
+    .unwrap();
+    assert_eq!(moved, Moved::Refused(Status::Pending));
     let now = chrono::Utc::now().timestamp();
     for (event_id, named) in [("evt_other", "pi_someone_else"), ("evt_ours", intent.as_str())] {
         let body = event(event_id, "payment_intent.succeeded", named, id);
