@@ -243,9 +243,8 @@ pub async fn set_error_group(service: String, group: String, action: String, bac
 fn back_to_group(back: &str, group: &str) -> String {
     const DASHBOARD: &str = "/admin/errors";
     let back = back.split('#').next().unwrap_or_default();
-    // Browsers read `\` as `/` and drop tabs and newlines; `..` would climb out.
-    let plain = back.chars().all(|c| c.is_ascii_graphic() && c != '\\')
-        && !back.split(['/', '?']).any(|segment| segment == "..");
+    // `..` would climb out from under the dashboard.
+    let plain = super::ssr::is_local_path(back) && !back.split(['/', '?']).any(|segment| segment == "..");
     let under = back == DASHBOARD || back.starts_with("/admin/errors?") || back.starts_with("/admin/errors/");
     let back = if plain && under { back } else { DASHBOARD };
     let anchored = !group.is_empty() && group.chars().all(|c| c.is_ascii_alphanumeric());

@@ -173,14 +173,20 @@ pub(crate) mod ssr {
         if query.is_empty() { path.to_owned() } else { format!("{path}?{query}") }
     }
 
+    /// A path on this site that a redirect may name. Browsers drop tabs and
+    /// newlines from URLs and read `\` as `/`, so `/\t/evil.example` would
+    /// become `//evil.example`: only plain path characters pass.
+    pub fn is_local_path(p: &str) -> bool {
+        p.starts_with('/')
+            && !p.starts_with("//")
+            && !p.contains("://")
+            && p.chars().all(|c| c.is_ascii_graphic() && c != '\\')
+    }
+
     /// Only same-site paths may be a redirect target after login.
     pub fn safe_next(next: Option<&str>) -> String {
-        // Browsers drop tabs and newlines from URLs and read `\` as `/`, so
-        // `/\t/evil.example` would become `//evil.example`: accept only plain
-        // path characters.
-        let plain = |p: &str| p.chars().all(|c| c.is_ascii_graphic() && c != '\\');
         match next.map(str::trim) {
-            Some(p) if p.starts_with('/') && !p.starts_with("//") && plain(p) && !p.contains("://") => p.to_owned(),
+            Some(p) if is_local_path(p) => p.to_owned(),
             _ => "/profile".to_owned(),
         }
     }
