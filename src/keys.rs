@@ -61,6 +61,12 @@ pub fn payment(payment_id: impl Display) -> String {
 
 // ---- the user cache, token blacklist and error log ------------------------
 
+/// `{session_id}`: a cookie session as tower-sessions-redis-store names it,
+/// the session id alone.
+pub fn session(session_id: impl Display) -> String {
+    session_id.to_string()
+}
+
 /// `user:{userId}`: the cache-aside view of an account.
 pub fn user_cache(user_id: impl Display) -> String {
     format!("user:{user_id}")

@@ -6,5 +6,6 @@ pub mod assets;
 pub mod files;
 pub mod middleware;
 pub mod pages;
+pub mod sessions;
 pub mod startup;
 pub mod telemetry;

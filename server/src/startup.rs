@@ -1,6 +1,7 @@
 //! Builds the application from settings: Redis clients, sessions, auth, the
 //! router with its middleware, and the listener (port 0 picks a free port).
 
+use crate::sessions::Sessions;
 use crate::{api, files, middleware};
 use axum::Router;
 use axum::extract::DefaultBodyLimit;
@@ -31,7 +32,6 @@ use tower_http::catch_panic::CatchPanicLayer;
 use tower_sessions::cookie::SameSite;
 use tower_sessions::cookie::time;
 use tower_sessions::{Expiry, SessionManagerLayer};
-use tower_sessions_redis_store::RedisStore;
 
 /// Name of the session cookie.
 pub const SESSION_COOKIE: &str = "keyhold_session";
@@ -107,7 +107,7 @@ pub type ExtraMiddleware =
 fn router(core: Core, leptos_options: LeptosOptions, session_pool: fred::clients::Pool, extra: Extras) -> Router {
     let state = AppState::new(core.clone(), leptos_options.clone());
 
-    let session_layer = SessionManagerLayer::new(RedisStore::new(session_pool))
+    let session_layer = SessionManagerLayer::new(Sessions::new(session_pool, core.redis.clone()))
         .with_name(SESSION_COOKIE)
         .with_http_only(true)
         .with_same_site(SameSite::Lax)

@@ -240,8 +240,8 @@ async fn api_me_and_the_profile_page_read_redis_in_one_pipeline_each() {
     let strings = |v: &[(&str, u64)]| v.iter().map(|(c, n)| ((*c).to_owned(), *n)).collect::<Vec<_>>();
     assert_eq!(reads_of(&app).await, strings(&[("exists", 1), ("get", 1), ("hget", 1)]));
 
-    // /profile with a session cookie: the session (one client), then the
-    // account and the cache entry together (the other).
+    // /profile with a session cookie: the session, then the account and the
+    // cache entry together.
     let page = || app.client.get(app.url("/profile")).send();
     assert_eq!(page().await.unwrap().status(), 200);
     app.reset_command_stats().await;
