@@ -89,10 +89,55 @@ impl axum_login::AuthnBackend for Backend {
     }
 
     /// Always reads the account itself (never a cache), so a password
-    /// change ends other sessions at their next request.
+    /// change ends other sessions at their next request: the read that
+    /// came with the session record's, or a read of its own.
     async fn get_user(&self, id: &Uuid) -> Result<Option<User>, FlowError> {
-        let (account, cached) = accounts::get_with_cache(&self.core.redis, *id).await?;
+        let (account, cached) = match prefetch::take(*id) {
+            Some(read) => read,
+            None => accounts::get_with_cache(&self.core.redis, *id).await?,
+        };
         Ok(account.map(|a| User { cached_profile: cached, ..User::from_account(&self.core, a) }))
+    }
+}
+
+/// The account read in the same round trip as the session record, when the
+/// session store knew whose session it was loading: [`Backend::get_user`]
+/// takes it instead of asking Redis again. Kept for one request.
+pub mod prefetch {
+    use keyhold::store::accounts::Account;
+    use std::cell::RefCell;
+    use uuid::Uuid;
+
+    struct Read {
+        user_id: Uuid,
+        account: Option<Account>,
+        cached: Option<String>,
+    }
+
+    tokio::task_local! {
+        static READ: RefCell<Option<Read>>;
+    }
+
+    /// Runs one request with room for a read made ahead.
+    pub async fn scope<F: Future>(request: F) -> F::Output {
+        READ.scope(RefCell::new(None), request).await
+    }
+
+    /// Whether a read put now would be kept (inside [`scope`]).
+    pub fn has_room() -> bool {
+        READ.try_with(|_| ()).is_ok()
+    }
+
+    /// Keeps the account of `user_id` (and its cache entry) as just read.
+    pub fn put(user_id: Uuid, account: Option<Account>, cached: Option<String>) {
+        let _outside_a_request = READ.try_with(|r| *r.borrow_mut() = Some(Read { user_id, account, cached }));
+    }
+
+    /// The read kept for `user_id`, once; `None` when none was kept or it
+    /// was another account's.
+    pub fn take(user_id: Uuid) -> Option<(Option<Account>, Option<String>)> {
+        let read = READ.try_with(|r| r.borrow_mut().take()).ok().flatten()?;
+        (read.user_id == user_id).then_some((read.account, read.cached))
     }
 }
 

@@ -1,7 +1,7 @@
 //! Builds the application from settings: Redis clients, sessions, auth, the
 //! router with its middleware, and the listener (port 0 picks a free port).
 
-use crate::sessions::Sessions;
+use crate::sessions::{self, AUTH_DATA_KEY, Sessions};
 use crate::{api, files, middleware};
 use axum::Router;
 use axum::extract::DefaultBodyLimit;
@@ -113,7 +113,8 @@ fn router(core: Core, leptos_options: LeptosOptions, session_pool: fred::clients
         .with_same_site(SameSite::Lax)
         .with_secure(!core.settings.is_development())
         .with_expiry(Expiry::OnInactivity(time::Duration::seconds(keys::SESSION_TTL as i64)));
-    let auth_layer = AuthManagerLayerBuilder::new(Backend::new(core.clone()), session_layer).build();
+    let auth_layer =
+        AuthManagerLayerBuilder::new(Backend::new(core.clone()), session_layer).with_data_key(AUTH_DATA_KEY).build();
 
     let renew_after = i64::try_from(core.settings.session_renew_after).unwrap_or(i64::MAX);
     let routes = route_list();
@@ -156,6 +157,7 @@ fn router(core: Core, leptos_options: LeptosOptions, session_pool: fred::clients
                 .layer(axum::middleware::from_fn_with_state(state.clone(), middleware::readiness::require_redis))
                 .layer(axum::middleware::from_fn_with_state(state.clone(), middleware::origin::require_same_origin))
                 .option_layer(extra_middleware)
+                .layer(axum::middleware::from_fn(sessions::with_prefetch))
                 .layer(auth_layer)
                 .layer(axum::middleware::from_fn_with_state(renew_after, middleware::renewal::renew_session))
                 .layer(axum::middleware::from_fn(middleware::recorder::note_user))

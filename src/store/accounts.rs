@@ -195,6 +195,35 @@ pub async fn get_with_cache(conn: &ConnectionManager, id: Uuid) -> StoreResult<(
     Ok((Some(Account::from_hash(&key, h)?), cached))
 }
 
+/// A session record as the session store wrote it (undecoded), read with
+/// the account of `user_id` and its cache entry in one round trip. The
+/// caller knows whose session it is only after decoding the record, so
+/// `user_id` is a guess it checks then; an unreadable account is an error
+/// in `account` alone, for the caller to ignore if the guess was wrong.
+pub async fn get_with_session(
+    conn: &ConnectionManager,
+    session_id: impl fmt::Display,
+    user_id: Uuid,
+) -> StoreResult<SessionRead> {
+    let key = keys::account(user_id);
+    let mut conn = conn.clone();
+    let (record, h, cached): (Option<Vec<u8>>, HashMap<String, String>, Option<String>) = redis::pipe()
+        .get(keys::session(session_id))
+        .hgetall(&key)
+        .get(keys::user_cache(user_id))
+        .query_async(&mut conn)
+        .await?;
+    let account = if h.is_empty() { Ok(None) } else { Account::from_hash(&key, h).map(Some) };
+    Ok(SessionRead { record, account, cached })
+}
+
+/// What [`get_with_session`] read.
+pub struct SessionRead {
+    pub record: Option<Vec<u8>>,
+    pub account: StoreResult<Option<Account>>,
+    pub cached: Option<String>,
+}
+
 /// The usernames of some accounts, in one round trip (`None` for an
 /// account that no longer exists).
 pub async fn usernames(conn: &ConnectionManager, ids: &[Uuid]) -> StoreResult<Vec<Option<String>>> {

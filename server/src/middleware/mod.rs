@@ -7,7 +7,8 @@
 //! 4. the panic catcher whose 500 the recorder turns into a page with the request id;
 //! 5. [`readiness`]: 503 at once while Redis is down;
 //! 6. [`origin`]: refuses cross-site posts;
-//! 7. sessions and axum-login;
+//! 7. sessions and axum-login, inside [`crate::sessions::with_prefetch`] (room for the
+//!    account read with the session record);
 //! 8. [`renewal`]: keeps a session in use alive;
 //!    [`recorder::note_user`]: remembers the signed-in user for the records;
 //!    [`flash`]: hands a page the values of its form's failed post.

@@ -352,3 +352,32 @@ async fn a_successful_login_does_not_count_against_the_ip() {
         assert_eq!(login(&app, EMAIL, PASSWORD).await.status(), 200);
     }
 }
+
+#[tokio::test]
+async fn a_session_that_changed_hands_loads_the_user_it_names_not_the_one_the_store_remembers() {
+    let app = spawn_app().await;
+    create_account(&app, EMAIL, "ann").await;
+    create_account(&app, "bob@example.com", "bob").await;
+    let (ann, bob) = (http_client(), http_client());
+    let ann_session = login_as(&app, &ann, EMAIL).await;
+    let bob_session = login_as(&app, &bob, "bob").await;
+    assert_eq!(me_as(&app, &bob).await["username"], "bob", "the store now takes Bob's session for Bob's");
+
+    // Ann's record under Bob's session id: the store reads Bob's account
+    // with it, on its guess, and must not use it.
+    let mut conn = app.redis().await;
+    let record: Vec<u8> = redis::cmd("GET").arg(&ann_session).query_async(&mut conn).await.unwrap();
+    let _: () = redis::cmd("SET").arg(&bob_session).arg(record).arg("KEEPTTL").query_async(&mut conn).await.unwrap();
+    assert_eq!(me_as(&app, &bob).await["username"], "ann");
+    assert_eq!(me_as(&app, &bob).await["username"], "ann", "and again, now that the store knows");
+    assert_eq!(me_as(&app, &ann).await["username"], "ann");
+}
+
+async fn login_as(app: &TestApp, browser: &reqwest::Client, identifier: &str) -> String {
+    let res = app.call_fn_as(browser, "login", &[("identifier", identifier), ("password", PASSWORD)]).await;
+    cookie_value(&session_cookie(&res).expect("a session cookie"))
+}
+
+async fn me_as(app: &TestApp, browser: &reqwest::Client) -> Value {
+    app.call_fn_as(browser, "me", &[]).await.json().await.unwrap()
+}
