@@ -133,6 +133,11 @@ pub mod prefetch {
         let _outside_a_request = READ.try_with(|r| *r.borrow_mut() = Some(Read { user_id, account, cached }));
     }
 
+    /// Drops what was kept, if anything (it named nobody's session).
+    pub fn clear() {
+        let _outside_a_request = READ.try_with(|r| r.borrow_mut().take());
+    }
+
     /// The read kept for `user_id`, once; `None` when none was kept or it
     /// was another account's.
     pub fn take(user_id: Uuid) -> Option<(Option<Account>, Option<String>)> {

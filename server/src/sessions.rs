@@ -27,9 +27,10 @@ use uuid::Uuid;
 /// the store can read the user id from it).
 pub const AUTH_DATA_KEY: &str = "axum-login.data";
 
-/// How many sessions' owners are remembered; past it, all are forgotten at
-/// once (each then costs one extra round trip, once).
-const REMEMBERED_OWNERS: usize = 10_000;
+/// How many sessions' owners are remembered (about 50 bytes each); past it,
+/// one is forgotten for each new one (it then costs one extra round trip,
+/// once).
+const REMEMBERED_OWNERS: usize = 20_000;
 
 #[derive(Clone)]
 pub struct Sessions {
@@ -87,12 +88,18 @@ impl SessionStore for Sessions {
         };
         let Some(data) = data else {
             self.owners.note(*id, None);
+            prefetch::clear();
             return Ok(None);
         };
         let record: Record = rmp_serde::from_slice(&data).map_err(|e| session_store::Error::Decode(e.to_string()))?;
         let found = owner(&record);
         if found != guess {
             self.owners.note(*id, found);
+        }
+        if found.is_none() {
+            // Nobody's session: drop an account read on a wrong guess now
+            // rather than at the end of the request.
+            prefetch::clear();
         }
         Ok(Some(record))
     }
@@ -127,7 +134,10 @@ impl Owners {
         match owner {
             Some(user_id) => {
                 if owners.len() >= REMEMBERED_OWNERS && !owners.contains_key(&id) {
-                    owners.clear();
+                    // Any one: a forgotten owner costs a round trip, once.
+                    if let Some(forgotten) = owners.keys().next().copied() {
+                        owners.remove(&forgotten);
+                    }
                 }
                 owners.insert(id, user_id);
             }
@@ -165,9 +175,13 @@ mod tests {
         assert_eq!(owners.get(&first), Some(Uuid::nil()));
         owners.note(first, None);
         assert_eq!(owners.get(&first), None);
+        let kept = Id::default();
+        owners.note(kept, Some(Uuid::nil()));
         for _ in 0..REMEMBERED_OWNERS + 5 {
             owners.note(Id::default(), Some(Uuid::nil()));
         }
-        assert!(owners.0.lock().unwrap().len() <= REMEMBERED_OWNERS);
+        assert_eq!(owners.0.lock().unwrap().len(), REMEMBERED_OWNERS);
+        owners.note(kept, Some(Uuid::max()));
+        assert_eq!(owners.get(&kept), Some(Uuid::max()), "a new owner for a known session");
     }
 }

@@ -180,6 +180,17 @@ async fn logout_deletes_the_session_in_redis() {
     assert_eq!(res.headers()["location"], "/");
     assert_eq!(app.ttl(&id).await, -2, "the session key is deleted");
     assert!(me(&app).await.is_null());
+    // The old cookie, sent again, is nobody's.
+    let replayed = http_client()
+        .post(app.url("/fn/me"))
+        .header("origin", &app.address)
+        .header("accept", "application/json")
+        .header("cookie", format!("keyhold_session={id}"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(replayed.status(), 200);
+    assert!(replayed.json::<Value>().await.unwrap().is_null());
 }
 
 #[tokio::test]
