@@ -198,8 +198,9 @@ pub async fn get_with_cache(conn: &ConnectionManager, id: Uuid) -> StoreResult<(
 /// A session record as the session store wrote it (undecoded), read with
 /// the account of `user_id` and its cache entry in one round trip. The
 /// caller knows whose session it is only after decoding the record, so
-/// `user_id` is a guess it checks then; an unreadable account is an error
-/// in `account` alone, for the caller to ignore if the guess was wrong.
+/// `user_id` is a guess it checks then. A fault in what was read under the
+/// guess (a key of another type, an unreadable account) is in `account` or
+/// drops `cached`, never fails the read: the record may name someone else.
 pub async fn get_with_session(
     conn: &ConnectionManager,
     session_id: impl fmt::Display,
@@ -207,14 +208,19 @@ pub async fn get_with_session(
 ) -> StoreResult<SessionRead> {
     let key = keys::account(user_id);
     let mut conn = conn.clone();
-    let (record, h, cached): (Option<Vec<u8>>, HashMap<String, String>, Option<String>) = redis::pipe()
+    let (record, h, cached): (redis::RedisResult<Option<Vec<u8>>>, redis::Value, redis::Value) = redis::pipe()
+        .ignore_errors()
         .get(keys::session(session_id))
         .hgetall(&key)
         .get(keys::user_cache(user_id))
         .query_async(&mut conn)
         .await?;
-    let account = if h.is_empty() { Ok(None) } else { Account::from_hash(&key, h).map(Some) };
-    Ok(SessionRead { record, account, cached })
+    // The parser's message would quote the value: the account's fields.
+    let account = redis::from_redis_value::<HashMap<String, String>>(h)
+        .map_err(|_| StoreError::corrupt(&key, "not a hash of strings"))
+        .and_then(|h| if h.is_empty() { Ok(None) } else { Account::from_hash(&key, h).map(Some) });
+    let cached = redis::from_redis_value::<Option<String>>(cached).ok().flatten();
+    Ok(SessionRead { record: record?, account, cached })
 }
 
 /// What [`get_with_session`] read.

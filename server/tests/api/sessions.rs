@@ -379,6 +379,10 @@ async fn a_session_that_changed_hands_loads_the_user_it_names_not_the_one_the_st
     let mut conn = app.redis().await;
     let record: Vec<u8> = redis::cmd("GET").arg(&ann_session).query_async(&mut conn).await.unwrap();
     let _: () = redis::cmd("SET").arg(&bob_session).arg(record).arg("KEEPTTL").query_async(&mut conn).await.unwrap();
+    // Bob's account, read on the guess, is even of the wrong type: that is
+    // no reason to fail Ann's request.
+    let bob_id: String = redis::cmd("GET").arg("account:username:bob").query_async(&mut conn).await.unwrap();
+    let _: () = redis::cmd("SET").arg(format!("account:{bob_id}")).arg("x").query_async(&mut conn).await.unwrap();
     assert_eq!(me_as(&app, &bob).await["username"], "ann");
     assert_eq!(me_as(&app, &bob).await["username"], "ann", "and again, now that the store knows");
     assert_eq!(me_as(&app, &ann).await["username"], "ann");
