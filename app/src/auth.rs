@@ -133,7 +133,7 @@ pub mod prefetch {
         let _outside_a_request = READ.try_with(|r| *r.borrow_mut() = Some(Read { user_id, account, cached }));
     }
 
-    /// Drops what was kept, if anything (it named nobody's session).
+    /// Drops what was kept, if anything (read on a wrong guess).
     pub fn clear() {
         let _outside_a_request = READ.try_with(|r| r.borrow_mut().take());
     }

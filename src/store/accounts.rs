@@ -176,10 +176,13 @@ pub async fn get(conn: &ConnectionManager, id: Uuid) -> StoreResult<Option<Accou
     let key = keys::account(id);
     let mut conn = conn.clone();
     let h: HashMap<String, String> = conn.hgetall(&key).await?;
-    if h.is_empty() {
-        return Ok(None);
-    }
-    Account::from_hash(&key, h).map(Some)
+    from_fields(&key, h)
+}
+
+/// The account in `HGETALL account:{userId}`'s answer; `None` when empty
+/// (no such account).
+fn from_fields(key: &str, h: HashMap<String, String>) -> StoreResult<Option<Account>> {
+    if h.is_empty() { Ok(None) } else { Account::from_hash(key, h).map(Some) }
 }
 
 /// The account and its `user:{userId}` cache entry, in one round trip: a
@@ -189,10 +192,9 @@ pub async fn get_with_cache(conn: &ConnectionManager, id: Uuid) -> StoreResult<(
     let mut conn = conn.clone();
     let (h, cached): (HashMap<String, String>, Option<String>) =
         redis::pipe().hgetall(&key).get(keys::user_cache(id)).query_async(&mut conn).await?;
-    if h.is_empty() {
-        return Ok((None, None));
-    }
-    Ok((Some(Account::from_hash(&key, h)?), cached))
+    let account = from_fields(&key, h)?;
+    let cached = if account.is_some() { cached } else { None };
+    Ok((account, cached))
 }
 
 /// A session record as the session store wrote it (undecoded), read with
@@ -218,7 +220,7 @@ pub async fn get_with_session(
     // The parser's message would quote the value: the account's fields.
     let account = redis::from_redis_value::<HashMap<String, String>>(h)
         .map_err(|_| StoreError::corrupt(&key, "not a hash of strings"))
-        .and_then(|h| if h.is_empty() { Ok(None) } else { Account::from_hash(&key, h).map(Some) });
+        .and_then(|h| from_fields(&key, h));
     let cached = redis::from_redis_value::<Option<String>>(cached).ok().flatten();
     Ok(SessionRead { record: record?, account, cached })
 }
