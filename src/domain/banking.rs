@@ -20,13 +20,15 @@ pub struct AccountNumber(String);
 
 text_newtype!(secret AccountNumber);
 
-/// `digits` or `digits-check`, normalised to upper case; spaces and dots dropped.
+/// `digits` or `digits-check`, normalised to upper case; spaces and dots
+/// dropped. Only ASCII can pass, so ASCII upper-casing is enough (and keeps
+/// Unicode's case tables out of the browser's wasm).
 fn parse_with_check(
     input: &str,
     digits: std::ops::RangeInclusive<usize>,
     error: ParseError,
 ) -> Result<String, ParseError> {
-    let s: String = input.trim().chars().filter(|c| !matches!(c, ' ' | '.')).collect::<String>().to_uppercase();
+    let s: String = input.trim().chars().filter(|c| !matches!(c, ' ' | '.')).collect::<String>().to_ascii_uppercase();
     if s.is_empty() {
         return Err(ParseError::Required);
     }

@@ -127,19 +127,22 @@ impl UploadKind {
 /// The image types a profile picture may be, recognised by their first bytes.
 pub const PICTURE_TYPES: &[&str] = &["image/jpeg", "image/png", "image/webp"];
 
-/// A size for people: `512 B`, `3.4 KB`, `12.0 MB` (powers of 1024).
+/// A size for people: `512 B`, `3.4 KB`, `12.0 MB` (powers of 1024), to
+/// the nearest tenth. Integer arithmetic: the browser's wasm then carries no
+/// float formatting.
 pub fn human_size(bytes: u64) -> String {
     const UNITS: [&str; 4] = ["KB", "MB", "GB", "TB"];
     if bytes < 1024 {
         return format!("{bytes} B");
     }
-    let mut value = bytes as f64 / 1024.0;
     let mut unit = 0;
-    while value >= 1024.0 && unit < UNITS.len() - 1 {
-        value /= 1024.0;
+    let mut divisor: u128 = 1024;
+    while u128::from(bytes) >= divisor * 1024 && unit < UNITS.len() - 1 {
+        divisor *= 1024;
         unit += 1;
     }
-    format!("{value:.1} {}", UNITS[unit])
+    let tenths = (u128::from(bytes) * 10 + divisor / 2) / divisor;
+    format!("{}.{} {}", tenths / 10, tenths % 10, UNITS[unit])
 }
 
 #[cfg(test)]
@@ -185,5 +188,9 @@ mod tests {
         assert_eq!(human_size(512), "512 B");
         assert_eq!(human_size(3_500), "3.4 KB");
         assert_eq!(human_size(10 << 20), "10.0 MB");
+        assert_eq!(human_size(1024), "1.0 KB");
+        assert_eq!(human_size(1_048_575), "1024.0 KB");
+        assert_eq!(human_size(1_572_864), "1.5 MB");
+        assert_eq!(human_size(u64::MAX), "16777216.0 TB");
     }
 }

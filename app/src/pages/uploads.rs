@@ -196,8 +196,9 @@ mod queue {
     pub struct Row {
         id: u32,
         name: RwSignal<String>,
-        total: RwSignal<f64>,
-        sent: RwSignal<f64>,
+        // Bytes. Whole numbers: the wasm then carries no float formatting.
+        total: RwSignal<u64>,
+        sent: RwSignal<u64>,
         state: RwSignal<State>,
         #[cfg(feature = "hydrate")]
         upload: StoredValue<Option<crate::components::upload_xhr::Upload>, LocalStorage>,
@@ -216,7 +217,7 @@ mod queue {
                                 {move || status(&row)}
                             </span>
                         </div>
-                        <progress max=move || row.total.get().max(1.0) value=move || row.sent.get()
+                        <progress max=move || row.total.get().max(1) value=move || row.sent.get()
                             aria-label=move || format!("Upload of {}", row.name.get())></progress>
                         <button type="button" class="button button-quiet" data-testid="cancel-upload"
                             hidden=move || !matches!(row.state.get(), State::Starting | State::Sending)
@@ -228,7 +229,7 @@ mod queue {
     }
 
     fn status(row: &Row) -> String {
-        let (sent, total) = (row.sent.get() as u64, row.total.get() as u64);
+        let (sent, total) = (row.sent.get(), row.total.get());
         match row.state.get() {
             State::Starting => "Starting…".to_owned(),
             State::Sending => format!("{} of {}", human_size(sent), human_size(total)),
@@ -304,8 +305,8 @@ mod queue {
             let row = Row {
                 id: NEXT_ID.fetch_add(1, Ordering::Relaxed),
                 name: RwSignal::new(file.name()),
-                total: RwSignal::new(file.size()),
-                sent: RwSignal::new(0.0),
+                total: RwSignal::new(file.size() as u64),
+                sent: RwSignal::new(0),
                 state: RwSignal::new(State::Starting),
                 upload: StoredValue::new_local(None),
             };
@@ -320,9 +321,9 @@ mod queue {
                     return;
                 }
                 row.state.set(State::Sending);
-                let progress = move |sent, total| {
-                    row.sent.set(sent);
-                    row.total.set(total);
+                let progress = move |sent: f64, total: f64| {
+                    row.sent.set(sent as u64);
+                    row.total.set(total as u64);
                 };
                 let key = ticket.key.clone();
                 let done = move |outcome| spawn_local(finish(row, key, outcome, list));
