@@ -20,8 +20,12 @@ pub fn field_message<T: Send + Sync + 'static>(
     local: RwSignal<Option<String>>,
     field: &'static str,
 ) -> Signal<Option<String>> {
-    let server = super::form::field_error(value, field);
-    Signal::derive(move || local.get().or_else(|| server.get()))
+    Signal::derive(move || local.get().or_else(|| server_message(value, field)))
+}
+
+/// The message a server action left for one field, if it failed there.
+fn server_message<T: Send + Sync + 'static>(value: ActionValue<T>, field: &str) -> Option<String> {
+    value.with(|v| v.as_ref().and_then(|r| r.as_ref().err()).and_then(|e| e.field(field)))
 }
 
 #[component]
@@ -44,7 +48,10 @@ pub fn TextField<T: Send + Sync + 'static>(
     value: Option<String>,
 ) -> impl IntoView {
     let local = RwSignal::new(None::<String>);
-    let message = field_message(action_value, local, name);
+    // A plain closure rather than a derived signal: the field reads its
+    // message four times, and a page renders several fields, so two signals
+    // fewer each to create, read through and clean up.
+    let message = move || local.get().or_else(|| server_message(action_value, name));
     let error_id = format!("{name}-error");
     let hint_id = format!("{name}-hint");
     let described_by = match &hint {
@@ -52,7 +59,7 @@ pub fn TextField<T: Send + Sync + 'static>(
         None => error_id.clone(),
     };
     view! {
-        <div class="field" class:has-error=move || message.get().is_some()>
+        <div class="field" class:has-error=move || message().is_some()>
             <label for=name>{label}{(!required).then_some(view! { <span class="optional">" (optional)"</span> })}</label>
             <input
                 id=name
@@ -64,7 +71,7 @@ pub fn TextField<T: Send + Sync + 'static>(
                 required=required
                 // The attribute only: hydration leaves what was typed meanwhile.
                 value=value
-                aria-invalid=move || if message.get().is_some() { "true" } else { "false" }
+                aria-invalid=move || if message().is_some() { "true" } else { "false" }
                 aria-describedby=described_by
                 on:input=move |_| {
                     local.set(None);
@@ -80,8 +87,8 @@ pub fn TextField<T: Send + Sync + 'static>(
                 }
             />
             {hint.map(|h| view! { <p class="hint" id=hint_id.clone()>{h}</p> })}
-            <p class="field-error" id=error_id role="alert" hidden=move || message.get().is_none()>
-                {move || message.get().unwrap_or_default()}
+            <p class="field-error" id=error_id role="alert" hidden=move || message().is_none()>
+                {move || message().unwrap_or_default()}
             </p>
         </div>
     }

@@ -6,11 +6,6 @@ use leptos::prelude::*;
 /// The result signal of a server action.
 pub type ActionValue<T> = MappedSignal<Option<Result<T, AppError>>>;
 
-/// The error (or value) a server action left for one field.
-pub fn field_error<T: Send + Sync + 'static>(value: ActionValue<T>, field: &'static str) -> Signal<Option<String>> {
-    Signal::derive(move || value.with(|v| v.as_ref().and_then(|r| r.as_ref().err()).and_then(|e| e.field(field))))
-}
-
 /// The form-level message of a failed action, if any.
 pub fn form_error<T: Send + Sync + 'static>(value: ActionValue<T>) -> Signal<Option<String>> {
     Signal::derive(move || {
@@ -32,16 +27,16 @@ pub struct FormValues(pub Vec<(String, String)>);
 impl FormValues {
     /// Where the session keeps them until the form is shown again.
     pub const SESSION_KEY: &'static str = "form_values";
+
+    /// What was typed into one field.
+    pub fn get(&self, field: &str) -> Option<String> {
+        self.0.iter().find(|(k, _)| k == field).map(|(_, v)| v.clone())
+    }
 }
 
 /// A value typed before a round trip without JavaScript.
 pub fn echoed(field: &str) -> Option<String> {
-    use_context::<FormValues>().and_then(|v| v.0.into_iter().find(|(k, _)| k == field).map(|(_, v)| v))
-}
-
-/// Whether the form came back from a round trip without JavaScript.
-pub fn came_back() -> bool {
-    use_context::<FormValues>().is_some()
+    use_context::<FormValues>().and_then(|v| v.get(field))
 }
 
 /// A banner for the whole form.

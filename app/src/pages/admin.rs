@@ -298,6 +298,7 @@ fn Group(group: GroupRow, service: String, back: String) -> impl IntoView {
 #[island]
 fn GroupActions(group: String, service: String, back: String, state: String) -> impl IntoView {
     let action = ServerAction::<SetErrorGroup>::new();
+    let pending = action.pending();
     view! {
         <div class="group-actions">
             <FormAlert message=form_error(action.value()) testid="group-error" />
@@ -310,7 +311,7 @@ fn GroupActions(group: String, service: String, back: String, state: String) -> 
                         <input type="hidden" name="action" value=*value />
                         <input type="hidden" name="back" value=back />
                         <button type="submit" class="button button-quiet button-small"
-                            disabled=move || action.pending().get()>{*label}</button>
+                            disabled=move || pending.get()>{*label}</button>
                     </ActionForm>
                 }
             }).collect_view()}

@@ -31,14 +31,16 @@ pub fn ChangePasswordPage() -> impl IntoView {
 #[island]
 fn ChangeForms() -> impl IntoView {
     let send = ServerAction::<SendChangeCode>::new();
+    let send_pending = send.pending();
     let change = ServerAction::<ChangePassword>::new();
+    let change_pending = change.pending();
     view! {
         <h2 class="step">"1. Confirm it is you"</h2>
         <FormAlert message=form_error(send.value()) testid="send-error" />
         <ActionForm action=send attr:class="form" attr:novalidate=true attr:data-testid="send-code-form">
             <TextField action_value=send.value() name="current_password" label="Current password" kind="password"
                 autocomplete="current-password" required=true maxlength=128 />
-            <button type="submit" class="button button-secondary" disabled=move || send.pending().get()>
+            <button type="submit" class="button button-secondary" disabled=move || send_pending.get()>
                 "Email me a code"
             </button>
         </ActionForm>
@@ -52,7 +54,7 @@ fn ChangeForms() -> impl IntoView {
                 hint="8 to 128 characters. Common passwords are refused." />
             <TextField action_value=change.value() name="confirm_password" label="New password again"
                 kind="password" autocomplete="new-password" required=true maxlength=128 />
-            <button type="submit" class="button button-wide" disabled=move || change.pending().get()>
+            <button type="submit" class="button button-wide" disabled=move || change_pending.get()>
                 "Change password"
             </button>
         </ActionForm>

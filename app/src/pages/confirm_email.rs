@@ -22,11 +22,12 @@ pub fn ConfirmEmailPage() -> impl IntoView {
 #[island]
 fn ConfirmForm(token: String) -> impl IntoView {
     let confirm = ServerAction::<ConfirmEmail>::new();
+    let confirm_pending = confirm.pending();
     view! {
         <FormAlert message=form_error(confirm.value()) />
         <ActionForm action=confirm attr:class="form" attr:data-testid="confirm-email-form">
             <input type="hidden" name="token" value=token />
-            <button type="submit" class="button button-wide" disabled=move || confirm.pending().get()>
+            <button type="submit" class="button button-wide" disabled=move || confirm_pending.get()>
                 "Confirm my address"
             </button>
         </ActionForm>

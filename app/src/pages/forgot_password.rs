@@ -21,13 +21,14 @@ pub fn ForgotPasswordPage() -> impl IntoView {
 #[island]
 fn ForgotForm(email: String) -> impl IntoView {
     let action = ServerAction::<ForgotPassword>::new();
+    let pending = action.pending();
     let value = action.value();
     view! {
         <FormAlert message=form_error(value) />
         <ActionForm action=action attr:class="form" attr:novalidate=true attr:data-testid="forgot-form">
             <TextField action_value=value name="email" label="Email" kind="email" autocomplete="email"
                 required=true maxlength=254 check=checks::email value=email />
-            <button type="submit" class="button button-wide" disabled=move || action.pending().get()>
+            <button type="submit" class="button button-wide" disabled=move || pending.get()>
                 "Send me a code"
             </button>
         </ActionForm>

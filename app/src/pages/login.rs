@@ -26,6 +26,7 @@ pub fn LoginPage() -> impl IntoView {
 #[island]
 fn LoginForm(next: String, identifier: String) -> impl IntoView {
     let action = ServerAction::<Login>::new();
+    let pending = action.pending();
     let value = action.value();
     view! {
         <FormAlert message=form_error(value) />
@@ -49,8 +50,8 @@ fn LoginForm(next: String, identifier: String) -> impl IntoView {
                 required=true
                 maxlength=128
             />
-            <button type="submit" class="button button-wide" disabled=move || action.pending().get()>
-                {move || if action.pending().get() { "Logging in…" } else { "Log in" }}
+            <button type="submit" class="button button-wide" disabled=move || pending.get()>
+                {move || if pending.get() { "Logging in…" } else { "Log in" }}
             </button>
         </ActionForm>
     }

@@ -145,6 +145,7 @@ fn PaymentFormCard(form: PaymentFormView) -> impl IntoView {
 #[island]
 fn PaymentForm(form: PaymentFormView, typed: Vec<(String, String)>) -> impl IntoView {
     let action = ServerAction::<CreatePayment>::new();
+    let pending = action.pending();
     let value = action.value();
     let echoed = |field: &str| typed.iter().find(|(k, _)| k == field).map(|(_, v)| v.clone());
     // After a refused post without JavaScript the same key comes back: the
@@ -197,8 +198,8 @@ fn PaymentForm(form: PaymentFormView, typed: Vec<(String, String)>) -> impl Into
                     <TextField action_value=value name="card" label="Test card number" inputmode="numeric"
                         maxlength=23 hint="Sandbox: leave empty to succeed; 4000 0000 0000 0002 declines, 4000 0000 0000 0259 settles later." />
                 })}
-                <button type="submit" class="button button-wide" disabled=move || action.pending().get()>
-                    {move || if action.pending().get() { "Paying…" } else { "Pay" }}
+                <button type="submit" class="button button-wide" disabled=move || pending.get()>
+                    {move || if pending.get() { "Paying…" } else { "Pay" }}
                 </button>
             </ActionForm>
     }
@@ -271,11 +272,12 @@ fn Detail(row: PaymentRow, refunded: bool) -> impl IntoView {
 #[island]
 fn RefundForm(id: String) -> impl IntoView {
     let refund = ServerAction::<RefundPayment>::new();
+    let refund_pending = refund.pending();
     view! {
         <FormAlert message=form_error(refund.value()) />
         <ActionForm action=refund attr:class="form">
             <input type="hidden" name="id" value=id />
-            <button type="submit" class="button button-secondary" disabled=move || refund.pending().get()>"Refund this payment"</button>
+            <button type="submit" class="button button-secondary" disabled=move || refund_pending.get()>"Refund this payment"</button>
         </ActionForm>
     }
 }

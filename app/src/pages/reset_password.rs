@@ -31,6 +31,7 @@ pub fn ResetPasswordPage() -> impl IntoView {
 fn ResetForms(email: String, token: String) -> impl IntoView {
     let by_link = !token.is_empty();
     let reset = ServerAction::<ResetPassword>::new();
+    let reset_pending = reset.pending();
     let resend = ServerAction::<ForgotPassword>::new();
     let value = reset.value();
     let resend_email = email.clone();
@@ -54,7 +55,7 @@ fn ResetForms(email: String, token: String) -> impl IntoView {
                 hint="8 to 128 characters. Common passwords are refused." />
             <TextField action_value=value name="confirm_password" label="New password again" kind="password"
                 autocomplete="new-password" required=true maxlength=128 />
-            <button type="submit" class="button button-wide" disabled=move || reset.pending().get()>
+            <button type="submit" class="button button-wide" disabled=move || reset_pending.get()>
                 "Set new password"
             </button>
         </ActionForm>

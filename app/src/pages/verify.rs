@@ -34,6 +34,7 @@ pub fn VerifyPage() -> impl IntoView {
 #[island]
 fn VerifyForms(email: String, sent: bool, status: Option<VerifyStatus>) -> impl IntoView {
     let verify = ServerAction::<VerifyCode>::new();
+    let verify_pending = verify.pending();
     let resend = ServerAction::<ResendCode>::new();
 
     let code_local = RwSignal::new(None::<String>);
@@ -86,8 +87,8 @@ fn VerifyForms(email: String, sent: bool, status: Option<VerifyStatus>) -> impl 
                     {move || code_message.get().unwrap_or_default()}
                 </p>
             </div>
-            <button type="submit" class="button button-wide" disabled=move || verify.pending().get()>
-                {move || if verify.pending().get() { "Checking…" } else { "Verify" }}
+            <button type="submit" class="button button-wide" disabled=move || verify_pending.get()>
+                {move || if verify_pending.get() { "Checking…" } else { "Verify" }}
             </button>
         </ActionForm>
 
@@ -110,6 +111,7 @@ fn ResendControls(
     /// The code ran out of attempts or time since the page loaded.
     ended: Signal<bool>,
 ) -> impl IntoView {
+    let pending = resend.pending();
     let was_live = status.as_ref().is_some_and(|s| s.live || s.sends_left > 0);
     let live = move || was_live && !ended.get();
     let sends_left = status.as_ref().map(|s| s.sends_left).unwrap_or(0);
@@ -148,7 +150,7 @@ fn ResendControls(
             <button
                 type="submit"
                 class="button button-secondary"
-                disabled=move || resend.pending().get() || (hydrated.get() && wait.get() > 0)
+                disabled=move || pending.get() || (hydrated.get() && wait.get() > 0)
                 data-testid="resend"
             >
                 "Send a new code"

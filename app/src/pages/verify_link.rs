@@ -25,12 +25,13 @@ pub fn VerifyLinkPage() -> impl IntoView {
 #[island]
 fn ConfirmLinkForm(email: String, token: String) -> impl IntoView {
     let confirm = ServerAction::<ConfirmLink>::new();
+    let confirm_pending = confirm.pending();
     view! {
         <FormAlert message=form_error(confirm.value()) />
         <ActionForm action=confirm attr:class="form" attr:data-testid="confirm-form">
             <input type="hidden" name="email" value=email />
             <input type="hidden" name="token" value=token />
-            <button type="submit" class="button button-wide" disabled=move || confirm.pending().get()>
+            <button type="submit" class="button button-wide" disabled=move || confirm_pending.get()>
                 "Confirm and log in"
             </button>
         </ActionForm>
