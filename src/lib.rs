@@ -7,6 +7,9 @@
 pub mod domain;
 
 #[cfg(feature = "server")]
+pub mod bounded;
+
+#[cfg(feature = "server")]
 pub mod config;
 #[cfg(feature = "server")]
 pub mod connections;

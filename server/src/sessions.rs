@@ -11,13 +11,13 @@
 //! trip a session without a guess makes anyway, never a wrong user.
 
 use async_trait::async_trait;
+use keyhold::bounded::BoundedMap;
 use keyhold::keys;
 use keyhold::store::accounts;
 use keyhold_app::auth::prefetch;
 use redis::AsyncCommands;
 use redis::aio::ConnectionManager;
-use std::collections::HashMap;
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use tower_sessions::session::{Id, Record};
 use tower_sessions::session_store::{self, SessionStore};
 use tower_sessions_redis_store::RedisStore;
@@ -118,29 +118,23 @@ fn owner(record: &Record) -> Option<Uuid> {
 }
 
 /// The owner of each session seen lately: a guess, checked on every load.
-#[derive(Default)]
-struct Owners(Mutex<HashMap<Id, Uuid>>);
+struct Owners(BoundedMap<Id, Uuid>);
+
+impl Default for Owners {
+    fn default() -> Self {
+        Self(BoundedMap::new(REMEMBERED_OWNERS))
+    }
+}
 
 impl Owners {
     fn get(&self, id: &Id) -> Option<Uuid> {
-        self.0.lock().ok()?.get(id).copied()
+        self.0.read(id, |owner| Some(*owner))
     }
 
     fn note(&self, id: Id, owner: Option<Uuid>) {
-        let Ok(mut owners) = self.0.lock() else { return };
         match owner {
-            Some(user_id) => {
-                if owners.len() >= REMEMBERED_OWNERS && !owners.contains_key(&id) {
-                    // Any one: a forgotten owner costs a round trip, once.
-                    if let Some(forgotten) = owners.keys().next().copied() {
-                        owners.remove(&forgotten);
-                    }
-                }
-                owners.insert(id, user_id);
-            }
-            None => {
-                owners.remove(&id);
-            }
+            Some(user_id) => self.0.insert(id, user_id),
+            None => self.0.remove(&id),
         }
     }
 }
@@ -177,7 +171,7 @@ mod tests {
         for _ in 0..REMEMBERED_OWNERS + 5 {
             owners.note(Id::default(), Some(Uuid::nil()));
         }
-        assert_eq!(owners.0.lock().expect("no other thread").len(), REMEMBERED_OWNERS);
+        assert_eq!(owners.0.len(), REMEMBERED_OWNERS);
         owners.note(kept, Some(Uuid::max()));
         assert_eq!(owners.get(&kept), Some(Uuid::max()), "a new owner for a known session");
     }

@@ -1,7 +1,7 @@
 use crate::components::avatar::Avatar;
 use crate::components::checks;
 use crate::components::field::TextField;
-use crate::components::form::{FormAlert, Notice, came_back, echoed, form_error};
+use crate::components::form::{FormAlert, FormValues, Notice, form_error};
 use crate::error::code;
 use crate::server_fns::{ProfileView, ResendConfirmation, UpdateProfile, profile};
 use keyhold::domain::Language;
@@ -98,14 +98,50 @@ fn email_breaking_at_the_at(email: &str) -> impl IntoView + use<> {
 #[component]
 fn ProfileCard(profile: ProfileView, notice: Option<&'static str>, picture_error: Option<String>) -> impl IntoView {
     // After a round trip without JavaScript, show what was typed.
-    let typed = |field: &str, saved: &str| echoed(field).unwrap_or_else(|| saved.to_owned());
+    let echo = use_context::<FormValues>();
+    // A plain visit shows the profile and nothing else: its card may be the
+    // one rendered for the same profile before (`crate::ssr::cards`). Not
+    // so after a form came back: its notice, its picture error, what was
+    // typed, or a form's error from the URL (which the card's actions start
+    // from) are part of the card then.
+    #[cfg(feature = "ssr")]
+    if notice.is_none()
+        && picture_error.is_none()
+        && echo.is_none()
+        && use_context::<leptos::server::ServerActionError>().is_none()
+        && let Some(state) = use_context::<crate::ssr::AppState>()
+    {
+        let html = state.cards.get_or_render(&profile, || {
+            view! { <CardContent profile=profile.clone() notice=None picture_error=None echo=None /> }.to_html()
+        });
+        return view! { <section class="card narrow" data-testid="profile" inner_html=html></section> }.into_any();
+    }
+    view! {
+        <section class="card narrow" data-testid="profile">
+            <CardContent profile notice picture_error echo />
+        </section>
+    }
+    .into_any()
+}
+
+#[component]
+fn CardContent(
+    profile: ProfileView,
+    notice: Option<&'static str>,
+    picture_error: Option<String>,
+    echo: Option<FormValues>,
+) -> impl IntoView {
+    let typed = |field: &str, saved: &str| echo.as_ref().and_then(|e| e.get(field)).unwrap_or_else(|| saved.to_owned());
     let fields = ProfileFields {
         name: typed("name", &profile.name),
         phone: typed("phone", &profile.phone),
         address: typed("address", &profile.address),
         agency: typed("agency", &profile.agency),
         language: typed("language", &profile.language),
-        newsletter: if came_back() { echoed("newsletter").is_some_and(|n| !n.is_empty()) } else { profile.newsletter },
+        newsletter: match &echo {
+            Some(e) => e.get("newsletter").is_some_and(|n| !n.is_empty()),
+            None => profile.newsletter,
+        },
         account_hint: if profile.account_number_masked.is_empty() {
             "Up to 13 digits, with the check digit after a dash.".to_owned()
         } else {
@@ -113,23 +149,21 @@ fn ProfileCard(profile: ProfileView, notice: Option<&'static str>, picture_error
         },
     };
     view! {
-        <section class="card narrow" data-testid="profile">
-            <div class="profile-head">
-                <Avatar picture=profile.profile_picture_url.clone() name=profile.name.clone() testid="profile-avatar" />
-                <div>
-                    <h1>{profile.name.clone()}</h1>
-                    <p class="muted">
-                        <span data-testid="profile-username">"@" {profile.username.clone()}</span>
-                        " · " {email_breaking_at_the_at(&profile.email)} " · " {profile.role.clone()}
-                    </p>
-                </div>
+        <div class="profile-head">
+            <Avatar picture=profile.profile_picture_url.clone() name=profile.name.clone() testid="profile-avatar" />
+            <div>
+                <h1>{profile.name.clone()}</h1>
+                <p class="muted">
+                    <span data-testid="profile-username">"@" {profile.username.clone()}</span>
+                    " · " {email_breaking_at_the_at(&profile.email)} " · " {profile.role.clone()}
+                </p>
             </div>
-            <PictureForm max_bytes=profile.picture_max_bytes error=picture_error />
-            <Notice message=notice.map(str::to_owned) />
-            {(!profile.email_verified).then(|| view! { <UnconfirmedAddress /> })}
-            <ProfileForm fields />
-            <p class="aside"><a href="/change-password">"Change your password"</a></p>
-        </section>
+        </div>
+        <PictureForm max_bytes=profile.picture_max_bytes error=picture_error />
+        <Notice message=notice.map(str::to_owned) />
+        {(!profile.email_verified).then(|| view! { <UnconfirmedAddress /> })}
+        <ProfileForm fields />
+        <p class="aside"><a href="/change-password">"Change your password"</a></p>
     }
 }
 
@@ -150,6 +184,7 @@ struct ProfileFields {
 fn ProfileForm(fields: ProfileFields) -> impl IntoView {
     let action = ServerAction::<UpdateProfile>::new();
     let value = action.value();
+    let pending = action.pending();
     let ProfileFields { name, phone, address, agency, language, newsletter, account_hint } = fields;
     view! {
         <FormAlert message=form_error(value) />
@@ -181,8 +216,8 @@ fn ProfileForm(fields: ProfileFields) -> impl IntoView {
                 <input type="checkbox" name="newsletter" value="on" checked=newsletter />
                 <span>"Email me product news (about once a month)"</span>
             </label>
-            <button type="submit" class="button button-wide" disabled=move || action.pending().get()>
-                {move || if action.pending().get() { "Saving…" } else { "Save profile" }}
+            <button type="submit" class="button button-wide" disabled=move || pending.get()>
+                {move || if pending.get() { "Saving…" } else { "Save profile" }}
             </button>
         </ActionForm>
     }

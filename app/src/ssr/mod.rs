@@ -2,6 +2,7 @@
 //! the shared state, the request's context, and the one error path
 //! ([`failure`]).
 
+pub mod cards;
 pub mod failure;
 
 pub use failure::{ReportSlot, chain, fail};
@@ -23,11 +24,13 @@ pub struct AppState(Arc<AppParts>);
 pub struct AppParts {
     pub core: Core,
     pub leptos_options: LeptosOptions,
+    /// The profile page's rendered cards (see [`cards`]).
+    pub cards: cards::RenderedCards,
 }
 
 impl AppState {
     pub fn new(core: Core, leptos_options: LeptosOptions) -> Self {
-        Self(Arc::new(AppParts { core, leptos_options }))
+        Self(Arc::new(AppParts { core, leptos_options, cards: cards::RenderedCards::default() }))
     }
 }
 

@@ -278,3 +278,40 @@ async fn a_signed_in_page_reads_its_session_and_account_in_one_round_trip() {
     }
     assert_eq!(least, 1, "the session, the account and its cache entry in one pipeline");
 }
+
+/// The profile card from a page's HTML.
+async fn card(app: &TestApp, path: &str) -> String {
+    let html = app.get(path).await.text().await.unwrap();
+    let start = html.find("data-testid=\"profile\"").unwrap_or_else(|| panic!("a profile card: {html}"));
+    let end = start + html[start..].find("</section>").expect("the card's end");
+    html[start..end].to_owned()
+}
+
+/// A plain visit's card is remembered while the profile it shows is the
+/// same (`keyhold_app::ssr::cards`). A change shows at once, and a form
+/// sent back without JavaScript shows what was typed and its error, then
+/// the plain card again.
+#[tokio::test]
+async fn the_profile_card_follows_every_change_and_every_form_sent_back() {
+    let app = spawn_app().await;
+    logged_in(&app).await;
+    let first = card(&app, "/profile").await;
+    assert!(first.contains("<h1>Test User"), "{first}");
+    assert_eq!(card(&app, "/profile").await, first, "the same profile, the same card");
+
+    assert_eq!(app.call_fn("update-profile", &update_form(&[])).await.status(), 200);
+    let changed = card(&app, "/profile").await;
+    assert!(changed.contains("<h1>Ann Lee") && changed.contains("value=\"Rua A, 1\""), "{changed}");
+
+    let res =
+        app.post_form("/fn/update-profile", "/profile", &update_form(&[("name", "Ann Typed"), ("agency", "12")])).await;
+    assert_eq!(res.status(), 302);
+    let location = res.headers()["location"].to_str().unwrap().to_owned();
+    let back = card(&app, location.trim_start_matches(&app.address)).await;
+    assert!(back.contains("value=\"Ann Typed\"") && back.contains("aria-invalid=\"true\""), "{back}");
+    assert!(back.contains("<h1>Ann Lee"), "nothing was saved: {back}");
+
+    let saved = card(&app, "/profile?saved=1").await;
+    assert!(saved.contains("Your profile is saved."), "{saved}");
+    assert_eq!(card(&app, "/profile").await, changed, "a plain visit shows the plain card again");
+}
