@@ -1,7 +1,9 @@
 //! A map that remembers at most a fixed number of entries, for guesses and
 //! caches that live in the process: past its bound, each new key makes it
 //! forget one other (any one). What it forgets only costs the work it
-//! saved, once.
+//! saved, once. Which one it forgets follows the hash order, not age, so
+//! with more keys in use than it holds, some keep their place and the rest
+//! come and go: fewer hits, never a wrong one.
 
 use std::collections::HashMap;
 use std::hash::Hash;

@@ -141,7 +141,12 @@ pub fn human_size(bytes: u64) -> String {
         divisor *= 1024;
         unit += 1;
     }
-    let tenths = (u128::from(bytes) * 10 + divisor / 2) / divisor;
+    // To the nearest tenth, a tie to the even one (as `{:.1}` rounds).
+    let scaled = u128::from(bytes) * 10;
+    let (mut tenths, rest) = (scaled / divisor, scaled % divisor);
+    if rest * 2 > divisor || (rest * 2 == divisor && tenths % 2 == 1) {
+        tenths += 1;
+    }
     format!("{}.{} {}", tenths / 10, tenths % 10, UNITS[unit])
 }
 
@@ -191,6 +196,9 @@ mod tests {
         assert_eq!(human_size(1024), "1.0 KB");
         assert_eq!(human_size(1_048_575), "1024.0 KB");
         assert_eq!(human_size(1_572_864), "1.5 MB");
+        assert_eq!(human_size(1_280), "1.2 KB", "a tie goes to the even tenth");
+        assert_eq!(human_size(1_792), "1.8 KB", "a tie goes up to the even tenth");
+        assert_eq!(human_size(1_331), "1.3 KB");
         assert_eq!(human_size(u64::MAX), "16777216.0 TB");
     }
 }

@@ -15,7 +15,8 @@ use keyhold::bounded::BoundedMap;
 use std::sync::Arc;
 
 /// How many accounts' cards are remembered: about 7 KB each with their
-/// profile, so at most 7 MB.
+/// profile, 20 KB for one whose fields are as long and as escaped as they
+/// can be, so 7 to 20 MB at most.
 const REMEMBERED_CARDS: usize = 1_000;
 
 pub struct RenderedCards(BoundedMap<String, (ProfileView, Arc<str>)>);
