@@ -289,8 +289,8 @@ async fn card(app: &TestApp, path: &str) -> String {
 
 /// A plain visit's card is remembered while the profile it shows is the
 /// same (`keyhold_app::ssr::cards`). A change shows at once, and a form
-/// sent back without JavaScript shows what was typed and its error, then
-/// the plain card again.
+/// sent back without JavaScript shows what was typed and its error (the
+/// error again on a reload), then the plain card again.
 #[tokio::test]
 async fn the_profile_card_follows_every_change_and_every_form_sent_back() {
     let app = spawn_app().await;
@@ -310,6 +310,10 @@ async fn the_profile_card_follows_every_change_and_every_form_sent_back() {
     let back = card(&app, location.trim_start_matches(&app.address)).await;
     assert!(back.contains("value=\"Ann Typed\"") && back.contains("aria-invalid=\"true\""), "{back}");
     assert!(back.contains("<h1>Ann Lee"), "nothing was saved: {back}");
+    // Reloaded, the page has no typed values left to show, but its URL
+    // still carries the form's error, which the card shows.
+    let reloaded = card(&app, location.trim_start_matches(&app.address)).await;
+    assert!(reloaded.contains("aria-invalid=\"true\"") && !reloaded.contains("Ann Typed"), "{reloaded}");
 
     let saved = card(&app, "/profile?saved=1").await;
     assert!(saved.contains("Your profile is saved."), "{saved}");
