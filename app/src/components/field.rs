@@ -20,12 +20,19 @@ pub fn field_message<T: Send + Sync + 'static>(
     local: RwSignal<Option<String>>,
     field: &'static str,
 ) -> Signal<Option<String>> {
-    Signal::derive(move || local.get().or_else(|| server_message(value, field)))
+    Signal::derive(message_of(value, local, field))
 }
 
-/// The message a server action left for one field, if it failed there.
-fn server_message<T: Send + Sync + 'static>(value: ActionValue<T>, field: &str) -> Option<String> {
-    value.with(|v| v.as_ref().and_then(|r| r.as_ref().err()).and_then(|e| e.field(field)))
+/// The same, read where it is used: a plain closure, for a field that reads
+/// its message several times and needs no signal of it.
+fn message_of<T: Send + Sync + 'static>(
+    value: ActionValue<T>,
+    local: RwSignal<Option<String>>,
+    field: &'static str,
+) -> impl Fn() -> Option<String> + Copy + Send + Sync + 'static {
+    move || {
+        local.get().or_else(|| value.with(|v| v.as_ref().and_then(|r| r.as_ref().err()).and_then(|e| e.field(field))))
+    }
 }
 
 #[component]
@@ -48,10 +55,8 @@ pub fn TextField<T: Send + Sync + 'static>(
     value: Option<String>,
 ) -> impl IntoView {
     let local = RwSignal::new(None::<String>);
-    // A plain closure rather than a derived signal: the field reads its
-    // message four times, and a page renders several fields, so two signals
-    // fewer each to create, read through and clean up.
-    let message = move || local.get().or_else(|| server_message(action_value, name));
+    // Read four times per render: a closure, not a signal to create and clean up.
+    let message = message_of(action_value, local, name);
     let error_id = format!("{name}-error");
     let hint_id = format!("{name}-hint");
     let described_by = match &hint {
